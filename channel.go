@@ -1,0 +1,446 @@
+package ttrpc
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Framing: every message on a connection is a 10-byte header followed by
+// header.length bytes of data (PROTOCOL.md, "Framing").
+
+const (
+	frameHeaderLength = 10
+
+	// defaultMaxMessageSize is the largest frame body accepted and sent when
+	// no limit is configured: 4 MiB, the limit every containerd/ttrpc peer
+	// enforces (a body of exactly this size is allowed).
+	defaultMaxMessageSize = 4 << 20
+
+	// maxMessageSizeLimit is the largest limit a user may configure: the
+	// first header byte is reserved and must stay zero, so lengths are below
+	// 16 MiB.
+	maxMessageSizeLimit = 1<<24 - 1
+
+	// minMessageSizeLimit keeps a configured limit large enough for
+	// envelopes carrying small messages and error statuses.
+	minMessageSizeLimit = 4 << 10
+)
+
+// frameType is the third header field: what the body carries.
+type frameType uint8
+
+const (
+	frameRequest  frameType = 0x1 // body: Request envelope; opens a stream
+	frameResponse frameType = 0x2 // body: Response envelope; ends a stream
+	frameData     frameType = 0x3 // body: a bare user message on a stream
+)
+
+func (t frameType) String() string {
+	switch t {
+	case frameRequest:
+		return "request"
+	case frameResponse:
+		return "response"
+	case frameData:
+		return "data"
+	}
+	return fmt.Sprintf("unknown(%d)", uint8(t))
+}
+
+// frameFlags is the fourth header field; its meaning depends on the type.
+type frameFlags uint8
+
+const (
+	// flagRemoteClosed: on a Request, the caller sends no Data frames
+	// (server-streaming); on Data, this is the sender's last frame.
+	flagRemoteClosed frameFlags = 0x1
+	// flagRemoteOpen: on a Request, Data frames from the caller follow.
+	flagRemoteOpen frameFlags = 0x2
+	// flagNoData: on Data, the body is not a message (an end marker).
+	flagNoData frameFlags = 0x4
+)
+
+// frameHeader is the decoded form of the 10-byte header.
+type frameHeader struct {
+	length   uint32 // body length in bytes, header excluded
+	streamID uint32
+	typ      frameType
+	flags    frameFlags
+}
+
+// encode writes h into b[:frameHeaderLength].
+func (h frameHeader) encode(b []byte) {
+	_ = b[frameHeaderLength-1]
+	binary.BigEndian.PutUint32(b[0:4], h.length)
+	binary.BigEndian.PutUint32(b[4:8], h.streamID)
+	b[8] = byte(h.typ)
+	b[9] = byte(h.flags)
+}
+
+// decodeFrameHeader reads a header from b[:frameHeaderLength].
+func decodeFrameHeader(b []byte) frameHeader {
+	_ = b[frameHeaderLength-1]
+	return frameHeader{
+		length:   binary.BigEndian.Uint32(b[0:4]),
+		streamID: binary.BigEndian.Uint32(b[4:8]),
+		typ:      frameType(b[8]),
+		flags:    frameFlags(b[9]),
+	}
+}
+
+// frameReader reads frames from one connection. It is used by the
+// connection's single reader goroutine only.
+type frameReader struct {
+	br             *bufio.Reader
+	hdr            [frameHeaderLength]byte
+	maxMessageSize int // bodies above this are discarded, never allocated
+}
+
+// readBufferSize covers a header plus a small body in one read syscall while
+// keeping an idle connection cheap.
+const readBufferSize = 4 << 10
+
+func newFrameReader(r io.Reader, maxMessageSize int) *frameReader {
+	return &frameReader{br: bufio.NewReaderSize(r, readBufferSize), maxMessageSize: maxMessageSize}
+}
+
+// oversizeError reports a frame whose body was larger than the limit; its
+// body was discarded, so the connection is still in sync.
+type oversizeError struct {
+	header frameHeader
+	limit  int
+}
+
+func (e *oversizeError) Error() string {
+	return fmt.Sprintf("message length %d exceed maximum message size of %d", e.header.length, e.limit)
+}
+
+// next reads one frame. The body is a pooled buffer the caller owns and
+// should release with putBuffer; a zero-length body is nil. An
+// *oversizeError means the frame was skipped and reading may go on; any
+// other error means the connection is unusable.
+func (fr *frameReader) next() (frameHeader, *[]byte, error) {
+	if _, err := io.ReadFull(fr.br, fr.hdr[:]); err != nil {
+		return frameHeader{}, nil, err
+	}
+	h := decodeFrameHeader(fr.hdr[:])
+	if int64(h.length) > int64(fr.maxMessageSize) {
+		if _, err := fr.br.Discard(int(h.length)); err != nil {
+			return h, nil, fmt.Errorf("ttrpc: discarding oversized frame: %w", noEOF(err))
+		}
+		return h, nil, &oversizeError{header: h, limit: fr.maxMessageSize}
+	}
+	if h.length == 0 {
+		return h, nil, nil
+	}
+	buf := getBuffer(int(h.length))
+	if _, err := io.ReadFull(fr.br, *buf); err != nil {
+		putBuffer(buf)
+		return h, nil, noEOF(err)
+	}
+	return h, buf, nil
+}
+
+// noEOF turns a clean EOF in the middle of a frame into ErrUnexpectedEOF:
+// the peer went away while a frame was announced.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Buffers are pooled in size classes of powers of two so that a pooled
+// buffer is never much larger than the frame it carries.
+const (
+	minBufferClass = 6  // 64 B
+	maxBufferClass = 24 // 16 MiB
+)
+
+var bufferPools [maxBufferClass + 1]sync.Pool
+
+func bufferClass(n int) int {
+	c := minBufferClass
+	for 1<<c < n {
+		c++
+	}
+	return c
+}
+
+// getBuffer returns a pooled buffer of length n.
+func getBuffer(n int) *[]byte {
+	c := bufferClass(n)
+	if c > maxBufferClass {
+		b := make([]byte, n)
+		return &b
+	}
+	if v := bufferPools[c].Get(); v != nil {
+		b := v.(*[]byte)
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<c)
+	return &b
+}
+
+// putBuffer returns a buffer from getBuffer to its pool. nil is allowed.
+func putBuffer(b *[]byte) {
+	if b == nil {
+		return
+	}
+	c := cap(*b)
+	if c < 1<<minBufferClass || c > 1<<maxBufferClass || c&(c-1) != 0 {
+		return
+	}
+	*b = (*b)[:0]
+	bufferPools[bufferClass(c)].Put(b)
+}
+
+// frameWriter serialises frames onto one connection without holding a lock
+// across I/O. The first writer to find the connection idle writes its frame
+// itself (no copy, no goroutine switch); writers arriving while it is busy
+// append their frames to pending and return, and the busy writer flushes
+// them in one write before it leaves. pending is bounded; writers wait for
+// room with their context.
+type frameWriter struct {
+	nc net.Conn
+
+	mu sync.Mutex
+	// flushing is true while one goroutine owns the connection for writing;
+	// it alone touches nc and writeDeadline.
+	flushing bool
+	// pending holds complete frames, in order, waiting for the flusher.
+	pending []byte
+	spare   []byte
+	// room is closed and replaced whenever pending is taken by the flusher.
+	room chan struct{}
+	// err is sticky: once a write failed the byte stream is broken.
+	err error
+	// nextStreamID is the id of the next stream this side opens; it lives
+	// here because ids must reach the wire in increasing order.
+	nextStreamID uint32
+
+	writeDeadline time.Time // owned by the flusher
+}
+
+// pendingLimit bounds what writers may queue behind a busy flusher.
+const pendingLimit = 1 << 20
+
+func newFrameWriter(nc net.Conn, firstStreamID uint32) *frameWriter {
+	return &frameWriter{nc: nc, room: make(chan struct{}), nextStreamID: firstStreamID}
+}
+
+// errStreamIDsExhausted is returned once a connection has used up its ids.
+var errStreamIDsExhausted = fmt.Errorf("ttrpc: stream ids exhausted on this connection: %w", ErrClosed)
+
+// write sends one complete frame (header included). If assignID is not nil
+// the frame opens a stream: a fresh stream id is written into its header and
+// passed to assignID before the frame can reach the wire, so ids appear on
+// the wire in increasing order. The frame buffer may be reused once write
+// returns. A write that cannot start or finish before the deadline returns
+// os.ErrDeadlineExceeded; a frame it had begun is still completed by a
+// background flush, so the connection stays in sync.
+func (w *frameWriter) write(frame []byte, deadline time.Time, done <-chan struct{}, assignID func(uint32) error) error {
+	w.mu.Lock()
+	for w.flushing && len(w.pending) > 0 && len(w.pending)+len(frame) > pendingLimit && w.err == nil {
+		room := w.room
+		w.mu.Unlock()
+		if err := waitRoom(room, deadline, done); err != nil {
+			return err
+		}
+		w.mu.Lock()
+	}
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	if assignID != nil {
+		id := w.nextStreamID
+		if id == 0 || id > 1<<31 {
+			w.mu.Unlock()
+			return errStreamIDsExhausted
+		}
+		if err := assignID(id); err != nil {
+			w.mu.Unlock()
+			return err
+		}
+		w.nextStreamID += 2
+		binaryPutStreamID(frame, id)
+	}
+	if w.flushing {
+		w.pending = append(w.pending, frame...)
+		w.mu.Unlock()
+		return nil
+	}
+	w.flushing = true
+	w.mu.Unlock()
+	return w.flush(frame, deadline)
+}
+
+func binaryPutStreamID(frame []byte, id uint32) {
+	binary.BigEndian.PutUint32(frame[4:8], id)
+}
+
+// waitRoom waits until room is closed, the deadline passes or done closes.
+func waitRoom(room <-chan struct{}, deadline time.Time, done <-chan struct{}) error {
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-room:
+		return nil
+	case <-timeout:
+		return os.ErrDeadlineExceeded
+	case <-done:
+		return ErrClosed
+	}
+}
+
+// flush writes first and then whatever others queued meanwhile, until
+// pending is empty. The caller owns the flushing role on entry; flush gives
+// it up (or hands it to a background goroutine) before returning.
+func (w *frameWriter) flush(first []byte, deadline time.Time) error {
+	buf := first
+	for {
+		n, err := w.writeWithDeadline(buf, deadline)
+		if err != nil {
+			return w.flushFailed(buf[n:], buf, first, err)
+		}
+		w.mu.Lock()
+		if &buf[0] != &first[0] {
+			w.recycle(buf)
+		}
+		if len(w.pending) == 0 {
+			w.flushing = false
+			w.mu.Unlock()
+			return nil
+		}
+		buf = w.pending
+		w.pending = w.spare[:0]
+		w.spare = nil
+		close(w.room)
+		w.room = make(chan struct{})
+		w.mu.Unlock()
+	}
+}
+
+// recycle keeps a drained pending buffer for reuse unless it grew large:
+// an idle connection should not pin a burst's memory.
+func (w *frameWriter) recycle(buf []byte) {
+	if cap(buf) <= 64<<10 {
+		w.spare = buf[:0]
+	}
+}
+
+func (w *frameWriter) writeWithDeadline(buf []byte, deadline time.Time) (int, error) {
+	if !deadline.Equal(w.writeDeadline) {
+		if err := w.nc.SetWriteDeadline(deadline); err == nil {
+			w.writeDeadline = deadline
+		}
+	}
+	return w.nc.Write(buf)
+}
+
+// flushFailed handles a failed write of buf, of which rest is unwritten. A
+// deadline only abandons this writer: the unwritten bytes go back to the head
+// of pending and a background goroutine finishes them without a deadline, so
+// no frame is ever cut in half. Any other error breaks the connection.
+func (w *frameWriter) flushFailed(rest, buf, first []byte, err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !isTimeout(err) {
+		w.err = fmt.Errorf("ttrpc: write failed: %w", err)
+		w.flushing = false
+		w.pending = nil
+		close(w.room)
+		w.room = make(chan struct{})
+		return w.err
+	}
+	unwrittenOwnFrame := &buf[0] == &first[0] && len(rest) == len(first)
+	if !unwrittenOwnFrame || len(w.pending) > 0 {
+		keep := rest
+		if unwrittenOwnFrame {
+			keep = nil // nothing of it reached the peer: drop it
+		}
+		w.pending = append(append(make([]byte, 0, len(keep)+len(w.pending)), keep...), w.pending...)
+		go w.flush(w.takePending(), time.Time{})
+	} else {
+		w.flushing = false
+	}
+	return os.ErrDeadlineExceeded
+}
+
+// takePending detaches pending for a new flusher. Called with mu held and
+// pending non-empty.
+func (w *frameWriter) takePending() []byte {
+	buf := w.pending
+	w.pending = nil
+	close(w.room)
+	w.room = make(chan struct{})
+	return buf
+}
+
+// writeAsync queues frame without ever blocking the caller: the reader
+// goroutine uses it for status replies, and must keep reading even when the
+// peer does not. When the peer leaves more than pendingLimit unread, the
+// reply is dropped: such a peer is not reading its replies anyway.
+func (w *frameWriter) writeAsync(frame []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil || len(w.pending) > pendingLimit {
+		return
+	}
+	w.pending = append(w.pending, frame...)
+	if !w.flushing {
+		w.flushing = true
+		go w.flush(w.takePending(), time.Time{})
+	}
+}
+
+// fail marks the writer broken so that queued and future writes return err.
+func (w *frameWriter) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+		close(w.room)
+		w.room = make(chan struct{})
+	}
+	w.pending = nil
+	w.mu.Unlock()
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+// beginFrame reserves room for a frame header at the end of b and returns
+// the offset of the frame.
+func beginFrame(b []byte) ([]byte, int) {
+	return append(b, make([]byte, frameHeaderLength)...), len(b)
+}
+
+// finishFrame writes the header of the frame starting at start, whose body
+// is the rest of b.
+func finishFrame(b []byte, start int, id uint32, t frameType, f frameFlags) []byte {
+	frameHeader{
+		length:   uint32(len(b) - start - frameHeaderLength),
+		streamID: id,
+		typ:      t,
+		flags:    f,
+	}.encode(b[start:])
+	return b
+}
+
+// bodyLength is the body length of the frame starting at start.
+func bodyLength(b []byte, start int) int { return len(b) - start - frameHeaderLength }

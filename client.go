@@ -1,0 +1,248 @@
+package ttrpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ttrpc-go/ttrpc/codes"
+	"github.com/ttrpc-go/ttrpc/status"
+)
+
+// Client calls services over one connection. It is safe for concurrent
+// use: calls and streams are multiplexed on the connection, and one reader
+// goroutine hands each response to the call waiting for it.
+type Client struct {
+	conn *conn
+
+	unaryInterceptor  UnaryClientInterceptor
+	streamInterceptor StreamClientInterceptor
+	maxMessageSize    int
+	logger            *slog.Logger
+
+	onClose   func()
+	closeOnce sync.Once
+	// userCloseDone is closed after the onClose callback returned.
+	userCloseDone chan struct{}
+}
+
+// ClientOpts configures a Client in NewClient.
+type ClientOpts func(c *Client)
+
+// WithOnClose sets a function run once when the connection ends, whether
+// Close was called or the peer went away; UserOnCloseWait waits for it.
+func WithOnClose(onClose func()) ClientOpts {
+	return func(c *Client) { c.onClose = onClose }
+}
+
+// WithUnaryClientInterceptor sets the interceptor of unary calls, replacing
+// any set before.
+func WithUnaryClientInterceptor(i UnaryClientInterceptor) ClientOpts {
+	return func(c *Client) { c.unaryInterceptor = i }
+}
+
+// WithChainUnaryClientInterceptor adds interceptors after any already set;
+// the first runs outermost.
+func WithChainUnaryClientInterceptor(interceptors ...UnaryClientInterceptor) ClientOpts {
+	return func(c *Client) {
+		chain := interceptors
+		if c.unaryInterceptor != nil {
+			chain = append([]UnaryClientInterceptor{c.unaryInterceptor}, interceptors...)
+		}
+		c.unaryInterceptor = chainUnaryClient(chain)
+	}
+}
+
+// WithStreamClientInterceptor sets the interceptor of NewStream, replacing
+// any set before.
+func WithStreamClientInterceptor(i StreamClientInterceptor) ClientOpts {
+	return func(c *Client) { c.streamInterceptor = i }
+}
+
+// WithChainStreamClientInterceptor adds stream interceptors after any
+// already set; the first runs outermost.
+func WithChainStreamClientInterceptor(interceptors ...StreamClientInterceptor) ClientOpts {
+	return func(c *Client) {
+		chain := interceptors
+		if c.streamInterceptor != nil {
+			chain = append([]StreamClientInterceptor{c.streamInterceptor}, interceptors...)
+		}
+		c.streamInterceptor = chainStreamClient(chain)
+	}
+}
+
+// WithClientWireMessageLimit sets the largest frame body the client sends
+// or accepts (default 4 MiB). Values are clamped to [4 KiB, 16 MiB - 1].
+// Larger messages fail locally with *OversizedMessageErr when sent, and with
+// a ResourceExhausted status when received; the connection survives both.
+func WithClientWireMessageLimit(limit int) ClientOpts {
+	return func(c *Client) { c.maxMessageSize = clampMessageLimit(limit) }
+}
+
+// WithClientLogger sets the logger of connection events. The default
+// discards everything.
+func WithClientLogger(l *slog.Logger) ClientOpts {
+	return func(c *Client) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+func clampMessageLimit(limit int) int {
+	return min(max(limit, minMessageSizeLimit), maxMessageSizeLimit)
+}
+
+// discardLogger is the default logger: the library is quiet unless asked.
+var discardLogger = slog.New(slog.DiscardHandler)
+
+// NewClient starts a client on conn, which it owns from now on: Close
+// closes it. The client opens odd stream ids, as the dialling side of a
+// ttrpc connection does.
+func NewClient(nc net.Conn, opts ...ClientOpts) *Client {
+	c := &Client{
+		maxMessageSize: defaultMaxMessageSize,
+		logger:         discardLogger,
+		userCloseDone:  make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	cfg := &connConfig{
+		maxMessageSize: c.maxMessageSize,
+		logger:         c.logger,
+		onClose:        func(*conn) { go c.runOnClose() },
+	}
+	c.conn = newConn(nc, cfg, true, context.Background())
+	c.conn.start()
+	return c
+}
+
+func (c *Client) runOnClose() {
+	defer close(c.userCloseDone)
+	if c.onClose != nil {
+		c.onClose()
+	}
+}
+
+// Close closes the connection. Calls and streams in progress end with
+// ErrClosed. It always returns nil.
+func (c *Client) Close() error {
+	c.conn.close(ErrClosed)
+	return nil
+}
+
+// UserOnCloseWait waits until the connection has ended and the WithOnClose
+// function has returned. It returns ctx's error if ctx ends first.
+func (c *Client) UserOnCloseWait(ctx context.Context) error {
+	select {
+	case <-c.userCloseDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Call makes a unary call of service/method with req and decodes the result
+// into resp. The context's deadline travels to the handler, and so does its
+// metadata (WithMetadata). A failed call returns the handler's status error
+// (status.Code gives its code), ErrClosed when the connection is gone, the
+// context's error when it ends first, or *OversizedMessageErr when req is
+// over the limit.
+func (c *Client) Call(ctx context.Context, service, method string, req, resp any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pbuf := getBuffer(0)
+	defer putBuffer(pbuf)
+	payload, err := appendMessage((*pbuf)[:0], req)
+	*pbuf = payload
+	if err != nil {
+		return status.Errorf(codes.Internal, "ttrpc: marshal request: %v", err)
+	}
+	creq := &Request{Service: service, Method: method, Payload: payload}
+	setCallContext(ctx, creq)
+
+	var cresp Response
+	if c.unaryInterceptor == nil {
+		body, err := c.roundTrip(ctx, creq, &cresp)
+		defer putBuffer(body)
+		if err != nil {
+			return err
+		}
+	} else {
+		info := &UnaryClientInfo{FullMethod: fullMethodName(service, method)}
+		if err := c.unaryInterceptor(ctx, creq, &cresp, info, c.invoke); err != nil {
+			return err
+		}
+	}
+	if err := unmarshalMessage(cresp.Payload, resp); err != nil {
+		return status.Errorf(codes.Internal, "ttrpc: unmarshal response: %v", err)
+	}
+	if st := cresp.Status; st != nil && st.Code != int32(codes.OK) {
+		return status.ErrorProto(st)
+	}
+	return nil
+}
+
+// setCallContext copies the caller's metadata and deadline into r.
+func setCallContext(ctx context.Context, r *Request) {
+	if md, ok := GetMetadata(ctx); ok {
+		r.Metadata = md.toKeyValues()
+	}
+	if d, ok := ctx.Deadline(); ok {
+		r.TimeoutNano = max(time.Until(d).Nanoseconds(), 1)
+	}
+}
+
+// invoke is the Invoker handed to interceptors. Its response payload is a
+// copy, since interceptors may keep it.
+func (c *Client) invoke(ctx context.Context, req *Request, resp *Response) error {
+	body, err := c.roundTrip(ctx, req, resp)
+	if err == nil && resp.Payload != nil {
+		resp.Payload = append([]byte(nil), resp.Payload...)
+	}
+	putBuffer(body)
+	return err
+}
+
+// roundTrip sends req on a new stream and waits for its Response. On
+// success resp.Payload aliases the returned body, which the caller
+// releases with putBuffer once it has decoded the payload.
+func (c *Client) roundTrip(ctx context.Context, req *Request, resp *Response) (*[]byte, error) {
+	fbuf := getBuffer(0)
+	frame, err := appendRequestFrame((*fbuf)[:0], req, 0, c.maxMessageSize)
+	*fbuf = frame
+	if err != nil {
+		putBuffer(fbuf)
+		return nil, err
+	}
+	s := getClientStream(c.conn)
+	defer putClientStream(s)
+	err = c.conn.openStream(ctx, s, frame, 1)
+	putBuffer(fbuf)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.in.pop(ctx)
+	c.conn.forget(s)
+	if err != nil {
+		return nil, err
+	}
+	if f.header.typ != frameResponse {
+		putBuffer(f.body)
+		return nil, fmt.Errorf("unexpected %q message received: %w", f.header.typ.String(), ErrProtocol)
+	}
+	var rv responseView
+	if f.body != nil {
+		if err := decodeResponse(*f.body, &rv); err != nil {
+			putBuffer(f.body)
+			return nil, status.Errorf(codes.Internal, "ttrpc: decode response: %v", err)
+		}
+	}
+	resp.Status, resp.Payload = rv.status, rv.payload
+	return f.body, nil
+}

@@ -1,0 +1,301 @@
+package ttrpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+
+	"github.com/ttrpc-go/ttrpc/status"
+)
+
+// conn is the engine under both Client and Server. One reader goroutine
+// reads every frame and routes it either to a stream this side opened (a
+// call) or to the serving side, which runs a handler per stream the peer
+// opens. The dialling side opens odd stream ids and the accepting side
+// even ones; nothing else depends on who dialled, so either side can call
+// and serve.
+type conn struct {
+	nc  net.Conn
+	cfg *connConfig
+	fr  *frameReader
+	fw  *frameWriter
+
+	// localParity is the low bit of the ids this side opens.
+	localParity uint32
+
+	// ctx is the parent of every handler context on this connection; it is
+	// cancelled when the connection ends.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu sync.Mutex
+	// calls are the streams this side opened and still waits on.
+	calls map[uint32]*clientStream
+	// served are the streams the peer opened whose handlers still run.
+	served map[uint32]*serverStream
+	// lastPeerID is the highest id the peer opened; ids must increase.
+	lastPeerID uint32
+	// draining refuses new peer streams and closes the connection when the
+	// last one ends (graceful shutdown).
+	draining bool
+	// err is why the connection ended; non-nil once it has.
+	err error
+
+	done chan struct{} // closed once the connection is closed and cleaned up
+}
+
+// connConfig is what a connection needs from its Client or Server.
+type connConfig struct {
+	maxMessageSize int
+	logger         *slog.Logger
+	// services is nil when this side serves nothing.
+	services *serviceSet
+	serving  *servingConfig
+	// onClose runs once, after every stream was failed.
+	onClose func(c *conn)
+	// maxStreams bounds concurrently served peer streams (0: no bound).
+	maxStreams int
+}
+
+func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *conn {
+	c := &conn{
+		nc:     nc,
+		cfg:    cfg,
+		fr:     newFrameReader(nc, cfg.maxMessageSize),
+		calls:  make(map[uint32]*clientStream),
+		served: make(map[uint32]*serverStream),
+		done:   make(chan struct{}),
+	}
+	first := uint32(2)
+	if dialer {
+		c.localParity, first = 1, 1
+	}
+	c.fw = newFrameWriter(nc, first)
+	c.ctx, c.cancel = context.WithCancel(base)
+	return c
+}
+
+// start launches the reader goroutine.
+func (c *conn) start() { go c.run() }
+
+func (c *conn) run() {
+	err := c.readLoop()
+	c.close(normaliseConnError(err))
+}
+
+func (c *conn) readLoop() error {
+	for {
+		h, body, err := c.fr.next()
+		if err != nil {
+			var oe *oversizeError
+			if errors.As(err, &oe) {
+				c.oversized(oe)
+				continue
+			}
+			return err
+		}
+		c.route(h, body)
+	}
+}
+
+// route hands a frame to the stream it belongs to. Frames on ids this side
+// opens (other than requests) answer our calls; everything else is for the
+// serving side.
+func (c *conn) route(h frameHeader, body *[]byte) {
+	if h.streamID&1 == c.localParity && h.typ != frameRequest {
+		c.deliverToCall(h, body)
+		return
+	}
+	if c.cfg.services == nil {
+		c.cfg.logger.Debug("ttrpc: dropping frame for a side that serves nothing",
+			"stream", h.streamID, "type", h.typ.String())
+		putBuffer(body)
+		return
+	}
+	c.serveFrame(h, body)
+}
+
+func (c *conn) deliverToCall(h frameHeader, body *[]byte) {
+	c.mu.Lock()
+	s := c.calls[h.streamID]
+	c.mu.Unlock()
+	if s == nil {
+		c.cfg.logger.Debug("ttrpc: received message on inactive stream", "stream", h.streamID, "type", h.typ.String())
+		putBuffer(body)
+		return
+	}
+	s.in.push(h.streamID, inboundFrame{header: h, body: body}, c.done)
+}
+
+// oversized handles a frame whose body was discarded for its size: the
+// stream it belonged to gets a ResourceExhausted status, the connection
+// lives on.
+func (c *conn) oversized(oe *oversizeError) {
+	h := oe.header
+	c.cfg.logger.Debug("ttrpc: discarded oversized frame", "stream", h.streamID, "length", h.length)
+	st := statusProto(newOversizedMessageErr(int(h.length), oe.limit))
+	if h.streamID&1 == c.localParity && h.typ != frameRequest {
+		c.mu.Lock()
+		s := c.calls[h.streamID]
+		c.mu.Unlock()
+		if s != nil {
+			s.in.closeWith(h.streamID, status.ErrorProto(st))
+		}
+		return
+	}
+	if c.cfg.services == nil {
+		return
+	}
+	if h.typ == frameData {
+		c.mu.Lock()
+		ss := c.served[h.streamID]
+		c.mu.Unlock()
+		if ss != nil {
+			ss.in.closeWith(h.streamID, status.ErrorProto(st))
+			return
+		}
+	}
+	c.replyStatus(h.streamID, st)
+}
+
+// replyStatus answers a peer stream with a status from the reader goroutine.
+// It must not block the reader, so it never waits for the socket.
+func (c *conn) replyStatus(id uint32, st *spb.Status) {
+	buf := getBuffer(0)
+	frame, err := appendResponseFrame((*buf)[:0], id, st, nil)
+	if err == nil {
+		c.fw.writeAsync(frame)
+	}
+	*buf = frame
+	putBuffer(buf)
+}
+
+// close ends the connection with err (once): the socket is closed, calls
+// fail with err, handler contexts are cancelled.
+func (c *conn) close(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	calls := c.calls
+	c.calls = map[uint32]*clientStream{}
+	served := c.served
+	c.served = map[uint32]*serverStream{}
+	c.mu.Unlock()
+
+	c.fw.fail(ErrClosed)
+	_ = c.nc.Close()
+	c.cancel()
+	for id, s := range calls {
+		s.in.closeWith(id, err)
+	}
+	for id, ss := range served {
+		ss.in.closeWith(id, err)
+	}
+	if c.cfg.onClose != nil {
+		c.cfg.onClose(c)
+	}
+	close(c.done)
+}
+
+// closeErr returns why the connection ended, or nil while it is open.
+func (c *conn) closeErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// drain stops accepting new peer streams and closes the connection once
+// the running ones have ended.
+func (c *conn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	idle := len(c.served) == 0 && len(c.calls) == 0
+	c.mu.Unlock()
+	if idle {
+		c.close(ErrClosed)
+	}
+}
+
+// normaliseConnError maps the ways a peer can go away to ErrClosed, which
+// is what callers match on.
+func normaliseConnError(err error) error {
+	switch {
+	case err == nil,
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, io.ErrClosedPipe),
+		errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE):
+		return ErrClosed
+	}
+	return errors.Join(ErrClosed, err)
+}
+
+// write sends a complete frame; see frameWriter.write. A failed write
+// breaks the byte stream, so it closes the connection.
+func (c *conn) write(frame []byte, deadline time.Time, done <-chan struct{}, assignID func(uint32) error) error {
+	err := c.fw.write(frame, deadline, done, assignID)
+	if err != nil && err != os.ErrDeadlineExceeded && !errors.Is(err, ErrClosed) {
+		c.close(normaliseConnError(err))
+		return ErrClosed
+	}
+	return err
+}
+
+// writeError maps what write returned to what a caller sees: its
+// context's error for timeouts and cancellation.
+func writeError(ctx context.Context, err error) error {
+	if err == os.ErrDeadlineExceeded {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// openStream assigns s an id, registers it and sends its Request frame.
+func (c *conn) openStream(ctx context.Context, s *clientStream, frame []byte, recvLimit int) error {
+	deadline, _ := ctx.Deadline()
+	err := c.write(frame, deadline, ctx.Done(), func(id uint32) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.err != nil {
+			return ErrClosed
+		}
+		s.id = id
+		s.in.init(id, recvLimit)
+		c.calls[id] = s
+		return nil
+	})
+	if err != nil {
+		c.forget(s)
+		return writeError(ctx, err)
+	}
+	return nil
+}
+
+// forget removes a stream this side opened; late frames for it are dropped.
+func (c *conn) forget(s *clientStream) {
+	c.mu.Lock()
+	if c.calls[s.id] == s {
+		delete(c.calls, s.id)
+	}
+	idle := c.draining && len(c.served) == 0 && len(c.calls) == 0
+	c.mu.Unlock()
+	if idle {
+		c.close(ErrClosed)
+	}
+}

@@ -1,0 +1,240 @@
+package ttrpc
+
+import (
+	"errors"
+	"fmt"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// The Request and Response envelopes are encoded and decoded by hand on the
+// hot path: the generated types stay the API, but building frames through
+// them would cost reflection and a copy of every payload. Field numbers are
+// those of types.proto (PROTOCOL.md, "Envelopes").
+
+const (
+	fieldRequestService     protowire.Number = 1
+	fieldRequestMethod      protowire.Number = 2
+	fieldRequestPayload     protowire.Number = 3
+	fieldRequestTimeoutNano protowire.Number = 4
+	fieldRequestMetadata    protowire.Number = 5
+
+	fieldResponseStatus  protowire.Number = 1
+	fieldResponsePayload protowire.Number = 2
+
+	fieldKeyValueKey   protowire.Number = 1
+	fieldKeyValueValue protowire.Number = 2
+)
+
+// errMalformedEnvelope is wrapped by every envelope decoding error.
+var errMalformedEnvelope = errors.New("malformed envelope")
+
+// requestSize is the encoded size of r without its payload field's bytes
+// counted twice; payloadLen is the payload's encoded length.
+func requestEnvelopeSize(service, method string, payloadLen int, timeoutNano int64, md []*KeyValue) int {
+	n := 0
+	if service != "" {
+		n += protowire.SizeTag(fieldRequestService) + protowire.SizeBytes(len(service))
+	}
+	if method != "" {
+		n += protowire.SizeTag(fieldRequestMethod) + protowire.SizeBytes(len(method))
+	}
+	if payloadLen > 0 {
+		n += protowire.SizeTag(fieldRequestPayload) + protowire.SizeBytes(payloadLen)
+	}
+	if timeoutNano != 0 {
+		n += protowire.SizeTag(fieldRequestTimeoutNano) + protowire.SizeVarint(uint64(timeoutNano))
+	}
+	for _, kv := range md {
+		n += protowire.SizeTag(fieldRequestMetadata) + protowire.SizeBytes(keyValueSize(kv))
+	}
+	return n
+}
+
+func keyValueSize(kv *KeyValue) int {
+	n := 0
+	if kv.Key != "" {
+		n += protowire.SizeTag(fieldKeyValueKey) + protowire.SizeBytes(len(kv.Key))
+	}
+	if kv.Value != "" {
+		n += protowire.SizeTag(fieldKeyValueValue) + protowire.SizeBytes(len(kv.Value))
+	}
+	return n
+}
+
+// appendRequest appends r's encoding, field by field in number order as
+// protobuf-go would, so the bytes match proto.Marshal(r).
+func appendRequest(b []byte, r *Request) []byte {
+	if r.Service != "" {
+		b = protowire.AppendTag(b, fieldRequestService, protowire.BytesType)
+		b = protowire.AppendString(b, r.Service)
+	}
+	if r.Method != "" {
+		b = protowire.AppendTag(b, fieldRequestMethod, protowire.BytesType)
+		b = protowire.AppendString(b, r.Method)
+	}
+	if len(r.Payload) > 0 {
+		b = protowire.AppendTag(b, fieldRequestPayload, protowire.BytesType)
+		b = protowire.AppendBytes(b, r.Payload)
+	}
+	if r.TimeoutNano != 0 {
+		b = protowire.AppendTag(b, fieldRequestTimeoutNano, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(r.TimeoutNano))
+	}
+	for _, kv := range r.Metadata {
+		b = protowire.AppendTag(b, fieldRequestMetadata, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(keyValueSize(kv)))
+		if kv.Key != "" {
+			b = protowire.AppendTag(b, fieldKeyValueKey, protowire.BytesType)
+			b = protowire.AppendString(b, kv.Key)
+		}
+		if kv.Value != "" {
+			b = protowire.AppendTag(b, fieldKeyValueValue, protowire.BytesType)
+			b = protowire.AppendString(b, kv.Value)
+		}
+	}
+	return b
+}
+
+// requestView is a decoded Request whose byte fields alias the frame body:
+// it is valid only while that body is.
+type requestView struct {
+	service     []byte
+	method      []byte
+	payload     []byte
+	hasPayload  bool
+	timeoutNano int64
+	metadata    MD
+}
+
+// decodeRequest parses a Request envelope. Unknown fields are skipped as
+// protobuf requires; a later occurrence of a field wins; metadata keys are
+// kept as sent.
+func decodeRequest(b []byte, v *requestView) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return malformed(n)
+		}
+		b = b[n:]
+		switch {
+		case num == fieldRequestService && typ == protowire.BytesType:
+			v.service, n = protowire.ConsumeBytes(b)
+		case num == fieldRequestMethod && typ == protowire.BytesType:
+			v.method, n = protowire.ConsumeBytes(b)
+		case num == fieldRequestPayload && typ == protowire.BytesType:
+			v.payload, n = protowire.ConsumeBytes(b)
+			v.hasPayload = true
+		case num == fieldRequestTimeoutNano && typ == protowire.VarintType:
+			var t uint64
+			t, n = protowire.ConsumeVarint(b)
+			v.timeoutNano = int64(t)
+		case num == fieldRequestMetadata && typ == protowire.BytesType:
+			var kv []byte
+			kv, n = protowire.ConsumeBytes(b)
+			if n >= 0 {
+				if err := decodeKeyValue(kv, &v.metadata); err != nil {
+					return err
+				}
+			}
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return malformed(n)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func decodeKeyValue(b []byte, md *MD) error {
+	var key, value []byte
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return malformed(n)
+		}
+		b = b[n:]
+		switch {
+		case num == fieldKeyValueKey && typ == protowire.BytesType:
+			key, n = protowire.ConsumeBytes(b)
+		case num == fieldKeyValueValue && typ == protowire.BytesType:
+			value, n = protowire.ConsumeBytes(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return malformed(n)
+		}
+		b = b[n:]
+	}
+	if *md == nil {
+		*md = MD{}
+	}
+	k := string(key)
+	(*md)[k] = append((*md)[k], string(value))
+	return nil
+}
+
+func malformed(n int) error {
+	return fmt.Errorf("%w: %v", errMalformedEnvelope, protowire.ParseError(n))
+}
+
+// appendResponse appends a Response envelope. A nil or OK status is left out,
+// as containerd/ttrpc servers do on success.
+func appendResponse(b []byte, st *spb.Status, payload []byte) ([]byte, error) {
+	if st != nil && (st.Code != 0 || st.Message != "" || len(st.Details) > 0) {
+		size := proto.Size(st)
+		b = protowire.AppendTag(b, fieldResponseStatus, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(size))
+		var err error
+		if b, err = (proto.MarshalOptions{UseCachedSize: true}).MarshalAppend(b, st); err != nil {
+			return b, err
+		}
+	}
+	if len(payload) > 0 {
+		b = protowire.AppendTag(b, fieldResponsePayload, protowire.BytesType)
+		b = protowire.AppendBytes(b, payload)
+	}
+	return b, nil
+}
+
+// responseView is a decoded Response whose payload aliases the frame body.
+type responseView struct {
+	status  *spb.Status // nil when absent
+	payload []byte
+}
+
+func decodeResponse(b []byte, v *responseView) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return malformed(n)
+		}
+		b = b[n:]
+		switch {
+		case num == fieldResponseStatus && typ == protowire.BytesType:
+			var raw []byte
+			raw, n = protowire.ConsumeBytes(b)
+			if n >= 0 {
+				st := &spb.Status{}
+				if err := proto.Unmarshal(raw, st); err != nil {
+					return fmt.Errorf("%w: status: %v", errMalformedEnvelope, err)
+				}
+				v.status = st
+			}
+		case num == fieldResponsePayload && typ == protowire.BytesType:
+			v.payload, n = protowire.ConsumeBytes(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return malformed(n)
+		}
+		b = b[n:]
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package ttrpc
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// inboundFrame is a frame handed from the reader goroutine to a stream.
+type inboundFrame struct {
+	header frameHeader
+	body   *[]byte // pooled; nil for an empty body
+}
+
+// inbox is a stream's receive queue. The connection's reader goroutine
+// pushes, the stream's user pops. It is bounded: when the user does not
+// keep up, push waits a little and then fails the stream with ErrStreamFull,
+// so one slow stream cannot stall the connection for long.
+type inbox struct {
+	mu sync.Mutex
+	// owner is the stream id the queue currently serves; pushes for any
+	// other id are dropped, which makes recycling streams safe.
+	owner  uint32
+	frames []inboundFrame // queued frames are frames[head:]
+	head   int
+	limit  int
+	// err ends the queue once the frames before it are consumed.
+	err error
+	// notify has room for one wake-up of the popper.
+	notify chan struct{}
+	// room, when non-nil, is closed by the popper to wake a waiting push.
+	room chan struct{}
+}
+
+// inboxFullWait is how long the reader waits for a stream's consumer before
+// failing that stream.
+const inboxFullWait = time.Second
+
+func (q *inbox) init(owner uint32, limit int) {
+	q.mu.Lock()
+	q.owner, q.limit, q.err, q.room = owner, limit, nil, nil
+	if q.notify == nil {
+		q.notify = make(chan struct{}, 1)
+	}
+	q.mu.Unlock()
+}
+
+// push queues f for the stream with the given id. It reports false, and
+// releases f's body, when the stream is gone or had to be failed.
+func (q *inbox) push(id uint32, f inboundFrame, done <-chan struct{}) bool {
+	q.mu.Lock()
+	for q.owner == id && q.err == nil && len(q.frames)-q.head >= q.limit {
+		if q.room == nil {
+			q.room = make(chan struct{})
+		}
+		room := q.room
+		q.mu.Unlock()
+		t := time.NewTimer(inboxFullWait)
+		select {
+		case <-room:
+			t.Stop()
+		case <-t.C:
+			q.closeWith(id, ErrStreamFull)
+		case <-done:
+			t.Stop()
+		}
+		q.mu.Lock()
+	}
+	if q.owner != id || q.err != nil {
+		q.mu.Unlock()
+		putBuffer(f.body)
+		return false
+	}
+	q.frames = append(q.frames, f)
+	q.mu.Unlock()
+	q.wake()
+	return true
+}
+
+func (q *inbox) wake() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// closeWith ends the queue for stream id with err; frames already queued
+// are still delivered first. The first error wins.
+func (q *inbox) closeWith(id uint32, err error) {
+	q.mu.Lock()
+	if q.owner == id && q.err == nil {
+		q.err = err
+		if q.room != nil {
+			close(q.room)
+			q.room = nil
+		}
+	}
+	q.mu.Unlock()
+	q.wake()
+}
+
+// pop returns the next frame, or the queue's error once it is drained. It
+// gives up with ctx's error when ctx ends first.
+func (q *inbox) pop(ctx context.Context) (inboundFrame, error) {
+	for {
+		q.mu.Lock()
+		if q.head < len(q.frames) {
+			f := q.frames[q.head]
+			q.frames[q.head] = inboundFrame{}
+			q.head++
+			if q.head == len(q.frames) {
+				q.frames, q.head = q.frames[:0], 0
+			}
+			if q.room != nil {
+				close(q.room)
+				q.room = nil
+			}
+			q.mu.Unlock()
+			return f, nil
+		}
+		if q.err != nil {
+			err := q.err
+			q.mu.Unlock()
+			return inboundFrame{}, err
+		}
+		q.mu.Unlock()
+		select {
+		case <-q.notify:
+		case <-ctx.Done():
+			return inboundFrame{}, ctx.Err()
+		}
+	}
+}
+
+// reset drops whatever is queued and detaches the queue from its stream.
+func (q *inbox) reset() {
+	q.mu.Lock()
+	for _, f := range q.frames[q.head:] {
+		putBuffer(f.body)
+	}
+	clear(q.frames)
+	q.frames, q.head = q.frames[:0], 0
+	q.owner, q.err = 0, nil
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+	q.mu.Unlock()
+	select {
+	case <-q.notify:
+	default:
+	}
+}

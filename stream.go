@@ -1,0 +1,252 @@
+package ttrpc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ttrpc-go/ttrpc/codes"
+	"github.com/ttrpc-go/ttrpc/status"
+)
+
+// StreamDesc says which sides of a stream send more than one message.
+type StreamDesc struct {
+	StreamingClient bool
+	StreamingServer bool
+}
+
+// ClientStream is the caller's end of a streaming call.
+type ClientStream interface {
+	// CloseSend tells the server that no more messages follow. It fails
+	// with ErrStreamClosed when called twice and with ErrProtocol when
+	// the client side does not stream.
+	CloseSend() error
+	// SendMsg sends m. It fails with ErrStreamClosed after CloseSend,
+	// ErrClosed when the connection is gone, and *OversizedMessageErr
+	// when m is over the limit.
+	SendMsg(m any) error
+	// RecvMsg receives the next message into m. It returns io.EOF after
+	// the server's last message, or the call's status error.
+	RecvMsg(m any) error
+}
+
+// StreamServer is the handler's end of a streaming call.
+type StreamServer interface {
+	// SendMsg sends m to the caller.
+	SendMsg(m any) error
+	// RecvMsg receives the next message from the caller into m; it
+	// returns io.EOF once the caller closed its side.
+	RecvMsg(m any) error
+}
+
+// clientStream is a stream this side opened: a unary call or a streaming
+// call. It implements ClientStream.
+type clientStream struct {
+	id   uint32
+	conn *conn
+	in   inbox
+
+	desc       StreamDesc
+	ctx        context.Context
+	stopWatch  func() bool // stops the context watch of streaming calls
+	sendClosed atomic.Bool
+	// recvErr is set once the stream ended, for later RecvMsg calls; it is
+	// only touched by the (single) receiving goroutine.
+	recvErr error
+}
+
+var clientStreamPool = sync.Pool{New: func() any { return new(clientStream) }}
+
+// getClientStream returns a stream for a unary call; pooled, as every call
+// needs one.
+func getClientStream(c *conn) *clientStream {
+	s := clientStreamPool.Get().(*clientStream)
+	s.conn = c
+	return s
+}
+
+func putClientStream(s *clientStream) {
+	s.in.reset()
+	s.id, s.conn = 0, nil
+	clientStreamPool.Put(s)
+}
+
+// NewStream opens a streaming call of service/method. req, when not nil, is
+// sent with the request as the first message (as generated code does for
+// calls whose client side does not stream). The context's deadline and
+// metadata reach the handler, and ending the context abandons the stream.
+// It returns the same errors as Call for the opening request.
+func (c *Client) NewStream(ctx context.Context, desc *StreamDesc, service, method string, req any) (ClientStream, error) {
+	if c.streamInterceptor != nil {
+		info := &StreamClientInfo{
+			FullMethod:      fullMethodName(service, method),
+			StreamingClient: desc.StreamingClient,
+			StreamingServer: desc.StreamingServer,
+		}
+		return c.streamInterceptor(ctx, desc, info, service, method, req, c.newStream)
+	}
+	return c.newStream(ctx, desc, service, method, req)
+}
+
+func (c *Client) newStream(ctx context.Context, desc *StreamDesc, service, method string, req any) (ClientStream, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	creq := &Request{Service: service, Method: method}
+	if req != nil {
+		payload, err := appendMessage(nil, req)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "ttrpc: marshal request: %v", err)
+		}
+		creq.Payload = payload
+	}
+	setCallContext(ctx, creq)
+	flags := flagRemoteClosed
+	if desc.StreamingClient {
+		flags = flagRemoteOpen
+	}
+	fbuf := getBuffer(0)
+	defer putBuffer(fbuf)
+	frame, err := appendRequestFrame((*fbuf)[:0], creq, flags, c.maxMessageSize)
+	*fbuf = frame
+	if err != nil {
+		return nil, err
+	}
+	s := &clientStream{conn: c.conn, desc: *desc, ctx: ctx}
+	if err := c.conn.openStream(ctx, s, frame, streamRecvLimit); err != nil {
+		return nil, err
+	}
+	// An abandoned stream must not stay in the table: when the caller's
+	// context ends, the stream ends with it.
+	s.stopWatch = context.AfterFunc(ctx, func() { s.abort(ctx.Err()) })
+	return s, nil
+}
+
+// abort ends the stream locally with err.
+func (s *clientStream) abort(err error) {
+	s.conn.forget(s)
+	s.in.closeWith(s.id, err)
+}
+
+// finish removes an ended stream from the connection.
+func (s *clientStream) finish(err error) {
+	s.recvErr = err
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	s.conn.forget(s)
+}
+
+func (s *clientStream) SendMsg(m any) error {
+	if !s.desc.StreamingClient {
+		return fmt.Errorf("%w: cannot send data from non-streaming client", ErrProtocol)
+	}
+	if s.sendClosed.Load() {
+		return ErrStreamClosed
+	}
+	return s.send(0, m)
+}
+
+func (s *clientStream) CloseSend() error {
+	if !s.desc.StreamingClient {
+		return fmt.Errorf("%w: cannot close non-streaming client", ErrProtocol)
+	}
+	if s.sendClosed.Swap(true) {
+		return ErrStreamClosed
+	}
+	return s.send(flagRemoteClosed|flagNoData, nil)
+}
+
+func (s *clientStream) send(flags frameFlags, m any) error {
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	buf := getBuffer(0)
+	defer putBuffer(buf)
+	frame, err := s.conn.appendDataFrame((*buf)[:0], s.id, flags, m)
+	*buf = frame
+	if err != nil {
+		return err
+	}
+	deadline, _ := s.ctx.Deadline()
+	if err := s.conn.write(frame, deadline, s.ctx.Done(), nil); err != nil {
+		return writeError(s.ctx, err)
+	}
+	return nil
+}
+
+// RecvMsg follows PROTOCOL.md, "Stream life cycles": Data frames carry
+// messages until one has remote-closed; a Response ends the stream with its
+// status (and, for a non-streaming server, the result).
+func (s *clientStream) RecvMsg(m any) error {
+	for {
+		if s.recvErr != nil {
+			return s.recvErr
+		}
+		f, err := s.in.pop(s.ctx)
+		if err != nil {
+			s.finish(err)
+			return err
+		}
+		done, err := s.handleFrame(f, m)
+		putBuffer(f.body)
+		if done || err != nil {
+			return err
+		}
+	}
+}
+
+// handleFrame applies one received frame; done reports that m was filled
+// in (or the stream ended with err).
+func (s *clientStream) handleFrame(f inboundFrame, m any) (done bool, err error) {
+	var body []byte
+	if f.body != nil {
+		body = *f.body
+	}
+	switch f.header.typ {
+	case frameResponse:
+		var rv responseView
+		if err := decodeResponse(body, &rv); err != nil {
+			err = status.Errorf(codes.Internal, "ttrpc: decode response: %v", err)
+			s.finish(err)
+			return true, err
+		}
+		if rv.status != nil && rv.status.Code != int32(codes.OK) {
+			err := status.ErrorProto(rv.status)
+			s.finish(err)
+			return true, err
+		}
+		s.finish(io.EOF)
+		if s.desc.StreamingServer && len(rv.payload) == 0 {
+			return true, io.EOF
+		}
+		return true, unmarshalReceived(rv.payload, m)
+	case frameData:
+		if !s.desc.StreamingServer {
+			err := fmt.Errorf("received data from non-streaming server: %w", ErrProtocol)
+			s.finish(err)
+			return true, err
+		}
+		if f.header.flags&flagRemoteClosed != 0 {
+			s.finish(io.EOF)
+			if f.header.flags&flagNoData != 0 {
+				return true, io.EOF
+			}
+		} else if f.header.flags&flagNoData != 0 {
+			return false, nil
+		}
+		return true, unmarshalReceived(body, m)
+	}
+	err = fmt.Errorf("unexpected %q message received: %w", f.header.typ.String(), ErrProtocol)
+	s.finish(err)
+	return true, err
+}
+
+func unmarshalReceived(data []byte, m any) error {
+	if err := unmarshalMessage(data, m); err != nil {
+		return status.Errorf(codes.Internal, "ttrpc: unmarshal response: %v", err)
+	}
+	return nil
+}
