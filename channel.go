@@ -227,6 +227,9 @@ type frameWriter struct {
 	nextStreamID uint32
 
 	writeDeadline time.Time // owned by the flusher
+
+	// idle, when non-nil, is closed when the flusher finishes (waitIdle).
+	idle chan struct{}
 }
 
 // pendingLimit bounds what writers may queue behind a busy flusher.
@@ -321,7 +324,7 @@ func (w *frameWriter) flush(first []byte, deadline time.Time) error {
 			w.recycle(buf)
 		}
 		if len(w.pending) == 0 {
-			w.flushing = false
+			w.stopFlushing()
 			w.mu.Unlock()
 			return nil
 		}
@@ -360,7 +363,7 @@ func (w *frameWriter) flushFailed(rest, buf, first []byte, err error) error {
 	defer w.mu.Unlock()
 	if !isTimeout(err) {
 		w.err = fmt.Errorf("ttrpc: write failed: %w", err)
-		w.flushing = false
+		w.stopFlushing()
 		w.pending = nil
 		close(w.room)
 		w.room = make(chan struct{})
@@ -375,9 +378,39 @@ func (w *frameWriter) flushFailed(rest, buf, first []byte, err error) error {
 		w.pending = append(append(make([]byte, 0, len(keep)+len(w.pending)), keep...), w.pending...)
 		go w.flush(w.takePending(), time.Time{})
 	} else {
-		w.flushing = false
+		w.stopFlushing()
 	}
 	return os.ErrDeadlineExceeded
+}
+
+// stopFlushing gives up the flushing role. Called with mu held.
+func (w *frameWriter) stopFlushing() {
+	w.flushing = false
+	if w.idle != nil {
+		close(w.idle)
+		w.idle = nil
+	}
+}
+
+// waitIdle waits until every frame queued so far has been written (or the
+// writer failed), or until timeout.
+func (w *frameWriter) waitIdle(timeout time.Duration) {
+	w.mu.Lock()
+	if !w.flushing || w.err != nil {
+		w.mu.Unlock()
+		return
+	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	idle := w.idle
+	w.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
 }
 
 // takePending detaches pending for a new flusher. Called with mu held and
@@ -414,6 +447,10 @@ func (w *frameWriter) fail(err error) {
 		w.err = err
 		close(w.room)
 		w.room = make(chan struct{})
+	}
+	if w.idle != nil {
+		close(w.idle)
+		w.idle = nil
 	}
 	w.pending = nil
 	w.mu.Unlock()

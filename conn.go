@@ -13,6 +13,7 @@ import (
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 
+	"github.com/ttrpc-go/ttrpc/codes"
 	"github.com/ttrpc-go/ttrpc/status"
 )
 
@@ -128,11 +129,26 @@ func (c *conn) deliverToCall(h frameHeader, body *[]byte) {
 	s := c.calls[h.streamID]
 	c.mu.Unlock()
 	if s == nil {
-		c.cfg.logger.Debug("ttrpc: received message on inactive stream", "stream", h.streamID, "type", h.typ.String())
 		putBuffer(body)
+		if c.refuseEvenID(h.streamID) {
+			return
+		}
+		c.cfg.logger.Debug("ttrpc: received message on inactive stream", "stream", h.streamID, "type", h.typ.String())
 		return
 	}
 	s.in.push(h.streamID, inboundFrame{header: h, body: body}, c.done)
+}
+
+// refuseEvenID answers a frame on an even id that a serving side received
+// with InvalidArgument (PROTOCOL.md, "Stream identifiers"): a server opens
+// no streams, so such a frame is a client's mistake, and a client that
+// gets no answer to it could wait forever. It reports whether it answered.
+func (c *conn) refuseEvenID(id uint32) bool {
+	if c.cfg.services == nil || c.localParity != 0 {
+		return false
+	}
+	c.replyStatus(id, statusProtof(codes.InvalidArgument, "StreamID must be odd for client initiated streams"))
+	return true
 }
 
 // oversized handles a frame whose body was discarded for its size: the
@@ -148,6 +164,11 @@ func (c *conn) oversized(oe *oversizeError) {
 		c.mu.Unlock()
 		if s != nil {
 			s.in.closeWith(h.streamID, status.ErrorProto(st))
+			return
+		}
+		if c.cfg.services != nil && c.localParity == 0 {
+			// The size check comes first, as in containerd/ttrpc.
+			c.replyStatus(h.streamID, st)
 		}
 		return
 	}
@@ -223,8 +244,28 @@ func (c *conn) drain() {
 	idle := len(c.served) == 0 && len(c.calls) == 0
 	c.mu.Unlock()
 	if idle {
-		c.close(ErrClosed)
+		c.closeDrained()
 	}
+}
+
+// drainGrace is how long a drained connection stays open after its last
+// frame was written. Some clients (containerd/ttrpc's among them) can lose a
+// response that arrives together with the end of the connection.
+const drainGrace = 100 * time.Millisecond
+
+// closeDrained closes a drained connection once everything queued has been
+// written and the grace period has passed (or the peer closed first).
+func (c *conn) closeDrained() {
+	go func() {
+		c.fw.waitIdle(time.Second)
+		t := time.NewTimer(drainGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			c.close(ErrClosed)
+		case <-c.done:
+		}
+	}()
 }
 
 // normaliseConnError maps the ways a peer can go away to ErrClosed, which
@@ -293,9 +334,9 @@ func (c *conn) forget(s *clientStream) {
 	if c.calls[s.id] == s {
 		delete(c.calls, s.id)
 	}
-	idle := c.draining && len(c.served) == 0 && len(c.calls) == 0
+	idle := c.draining && c.err == nil && len(c.served) == 0 && len(c.calls) == 0
 	c.mu.Unlock()
 	if idle {
-		c.close(ErrClosed)
+		c.closeDrained()
 	}
 }

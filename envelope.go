@@ -115,8 +115,8 @@ type requestView struct {
 func decodeRequest(b []byte, v *requestView) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return malformed(n)
+		if err := checkTag(num, n); err != nil {
+			return err
 		}
 		b = b[n:]
 		switch {
@@ -154,8 +154,8 @@ func decodeKeyValue(b []byte, md *MD) error {
 	var key, value []byte
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return malformed(n)
+		if err := checkTag(num, n); err != nil {
+			return err
 		}
 		b = b[n:]
 		switch {
@@ -176,6 +176,19 @@ func decodeKeyValue(b []byte, md *MD) error {
 	}
 	k := string(key)
 	(*md)[k] = append((*md)[k], string(value))
+	return nil
+}
+
+// checkTag checks what protowire.ConsumeTag returned, including the field
+// number range protobuf-go enforces (ConsumeTag accepts numbers up to
+// 2^31-1), so that these decoders refuse exactly what proto.Unmarshal does.
+func checkTag(num protowire.Number, n int) error {
+	if n < 0 {
+		return malformed(n)
+	}
+	if num > protowire.MaxValidNumber {
+		return fmt.Errorf("%w: invalid field number %d", errMalformedEnvelope, num)
+	}
 	return nil
 }
 
@@ -211,8 +224,8 @@ type responseView struct {
 func decodeResponse(b []byte, v *responseView) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return malformed(n)
+		if err := checkTag(num, n); err != nil {
+			return err
 		}
 		b = b[n:]
 		switch {
@@ -220,11 +233,15 @@ func decodeResponse(b []byte, v *responseView) error {
 			var raw []byte
 			raw, n = protowire.ConsumeBytes(b)
 			if n >= 0 {
-				st := &spb.Status{}
-				if err := proto.Unmarshal(raw, st); err != nil {
+				// A message field sent more than once is merged, as
+				// protobuf requires: a later occurrence does not reset the
+				// code an earlier one set.
+				if v.status == nil {
+					v.status = &spb.Status{}
+				}
+				if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(raw, v.status); err != nil {
 					return fmt.Errorf("%w: status: %v", errMalformedEnvelope, err)
 				}
-				v.status = st
 			}
 		case num == fieldResponsePayload && typ == protowire.BytesType:
 			v.payload, n = protowire.ConsumeBytes(b)

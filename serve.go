@@ -221,15 +221,24 @@ func (ss *serverStream) sendFinal(resp any, err error) {
 	_ = ss.c.write(frame, ss.writeDeadline(), nil, nil)
 }
 
-// writeDeadline bounds writes by the caller's deadline while it lies ahead:
-// a stalled caller cannot hold a handler past it. Once it has passed, the
-// final frame is still written without one, so a late status still arrives.
+// writeDeadline bounds writes by the caller's deadline, so that a caller
+// that stopped reading cannot hold a handler (and its answer) past it. A
+// frame written after the deadline gets a short grace, so that a late status
+// still reaches a caller that is reading.
 func (ss *serverStream) writeDeadline() time.Time {
-	if d, ok := ss.ctx.Deadline(); ok && time.Until(d) > 0 {
-		return d
+	d, ok := ss.ctx.Deadline()
+	if !ok {
+		return time.Time{}
 	}
-	return time.Time{}
+	if late := time.Now().Add(lateWriteGrace); d.Before(late) {
+		return late
+	}
+	return d
 }
+
+// lateWriteGrace is how long a frame written at or after the caller's
+// deadline may wait for the socket.
+const lateWriteGrace = time.Second
 
 // encodeError gives marshalling failures the status containerd/ttrpc uses.
 func encodeError(err error) error {
@@ -245,13 +254,13 @@ func (ss *serverStream) end() {
 	c := ss.c
 	c.mu.Lock()
 	delete(c.served, ss.id)
-	idle := c.draining && len(c.served) == 0 && len(c.calls) == 0
+	idle := c.draining && c.err == nil && len(c.served) == 0 && len(c.calls) == 0
 	c.mu.Unlock()
 	ss.in.reset()
 	putBuffer(ss.body)
 	ss.body, ss.req = nil, requestView{}
 	if idle {
-		c.close(ErrClosed)
+		c.closeDrained()
 	}
 }
 
