@@ -107,8 +107,10 @@ type frameReader struct {
 const readBufferSize = 4 << 10
 
 func newFrameReader(r io.Reader, maxMessageSize int) *frameReader {
-	return &frameReader{br: bufio.NewReaderSize(r, readBufferSize), maxMessageSize: maxMessageSize}
+	return &frameReader{br: newBufReader(r), maxMessageSize: maxMessageSize}
 }
+
+func newBufReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, readBufferSize) }
 
 // oversizeError reports a frame whose body was larger than the limit; its
 // body was discarded, so the connection is still in sync.

@@ -1,0 +1,37 @@
+// Package ttrpc is a small, fast implementation of ttrpc, "gRPC for
+// low-memory environments": protobuf services called over a 10-byte
+// length-prefixed framing with stream ids, usually on a unix socket, as
+// containerd talks to its shims. It is wire-compatible with
+// github.com/containerd/ttrpc v1.2 in both directions and keeps its API, so
+// code generated for one compiles against the other with only the import
+// path changed. PROTOCOL.md in the repository is the wire specification.
+//
+// # Design
+//
+// Client and Server sit on one connection engine. Each connection has a
+// single reader goroutine, which routes every frame either to a stream this
+// side opened (a call waiting for its answer) or to the serving side, which
+// runs each request the peer opens in a goroutine of its own. Frames are
+// built whole (header and body) in pooled buffers and written with one
+// write; writers never hold a lock across I/O: the first writer to find the
+// connection idle writes, writers arriving meanwhile queue behind it and are
+// flushed together. Which side dialled only decides stream id parity (odd
+// for the dialler), so both sides can call and serve.
+//
+// # Messages and errors
+//
+// Messages may be google.golang.org/protobuf messages or gogo-generated
+// ones (through their generated Marshal/Unmarshal/Size methods); the
+// package itself does not depend on gogo. Handler errors travel as
+// google.rpc.Status; the status and codes packages mirror grpc-go's without
+// depending on it, and also recognise grpc-go status errors, so
+// status.Code(err) gives the code of any error a call returns.
+//
+// # Beyond containerd/ttrpc
+//
+// Metadata and deadlines are sent on streams too; stream interceptors work
+// on both sides; the message size limit is configurable; oversized
+// messages and handler panics fail one call, never the connection; Shutdown
+// lets running calls finish; the handshake result reaches handlers
+// (HandshakeResult); logging goes to a log/slog logger, quiet by default.
+package ttrpc
