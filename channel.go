@@ -39,6 +39,12 @@ const (
 	frameRequest  frameType = 0x1 // body: Request envelope; opens a stream
 	frameResponse frameType = 0x2 // body: Response envelope; ends a stream
 	frameData     frameType = 0x3 // body: a bare user message on a stream
+
+	// Extensions (PROTOCOL.md, "Extensions"). containerd/ttrpc ignores
+	// unknown types on odd stream ids, so a dialler may send them to any
+	// server; an acceptor sends them only to peers that said hello.
+	frameCancel frameType = 0x10 // no body: the caller gave up on the stream
+	frameHello  frameType = 0x11 // no body: the dialler's capabilities, in flags
 )
 
 func (t frameType) String() string {
@@ -49,6 +55,10 @@ func (t frameType) String() string {
 		return "response"
 	case frameData:
 		return "data"
+	case frameCancel:
+		return "cancel"
+	case frameHello:
+		return "hello"
 	}
 	return fmt.Sprintf("unknown(%d)", uint8(t))
 }
@@ -64,7 +74,14 @@ const (
 	flagRemoteOpen frameFlags = 0x2
 	// flagNoData: on Data, the body is not a message (an end marker).
 	flagNoData frameFlags = 0x4
+
+	// flagHelloServes: on Hello, the dialler serves requests on even ids.
+	flagHelloServes frameFlags = 0x1
 )
+
+// helloStreamID is the stream id a Hello frame travels on: odd, so that
+// containerd/ttrpc servers ignore it, and never the id of a stream.
+const helloStreamID = 1
 
 // frameHeader is the decoded form of the 10-byte header.
 type frameHeader struct {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/ttrpc-go/ttrpc/codes"
@@ -23,10 +22,14 @@ type Client struct {
 	maxMessageSize    int
 	logger            *slog.Logger
 
-	onClose   func()
-	closeOnce sync.Once
+	onClose func()
 	// userCloseDone is closed after the onClose callback returned.
 	userCloseDone chan struct{}
+
+	// services are what this client serves to its peer (reverse calls),
+	// configured by serverOpts.
+	services   serviceSet
+	serverOpts []ServerOpt
 }
 
 // ClientOpts configures a Client in NewClient.
@@ -103,6 +106,32 @@ var discardLogger = slog.New(slog.DiscardHandler)
 // closes it. The client opens odd stream ids, as the dialling side of a
 // ttrpc connection does.
 func NewClient(nc net.Conn, opts ...ClientOpts) *Client {
+	c := newClientConfig(opts)
+	serving := defaultServerConfig()
+	for _, o := range c.serverOpts {
+		if err := o(&serving); err != nil {
+			panic("ttrpc: WithClientServerOpts: " + err.Error())
+		}
+	}
+	cfg := &connConfig{
+		maxMessageSize: c.maxMessageSize,
+		logger:         c.logger,
+		services:       &c.services,
+		serving: &servingConfig{
+			unary:  chainUnaryServer(serving.unaryInterceptors),
+			stream: chainStreamServer(serving.streamInterceptors),
+		},
+		maxStreams: serving.maxStreams,
+	}
+	c.conn = newConn(nc, cfg, true, context.Background())
+	c.conn.client = c
+	c.conn.start()
+	return c
+}
+
+// newClientConfig returns a Client with defaults and opts applied, not yet
+// bound to a connection.
+func newClientConfig(opts []ClientOpts) *Client {
 	c := &Client{
 		maxMessageSize: defaultMaxMessageSize,
 		logger:         discardLogger,
@@ -111,13 +140,6 @@ func NewClient(nc net.Conn, opts ...ClientOpts) *Client {
 	for _, o := range opts {
 		o(c)
 	}
-	cfg := &connConfig{
-		maxMessageSize: c.maxMessageSize,
-		logger:         c.logger,
-		onClose:        func(*conn) { go c.runOnClose() },
-	}
-	c.conn = newConn(nc, cfg, true, context.Background())
-	c.conn.start()
 	return c
 }
 
@@ -230,6 +252,9 @@ func (c *Client) roundTrip(ctx context.Context, req *Request, resp *Response) (*
 	f, err := s.in.pop(ctx)
 	c.conn.forget(s)
 	if err != nil {
+		if ctx.Err() != nil {
+			c.conn.sendCancel(s.id)
+		}
 		return nil, err
 	}
 	if f.header.typ != frameResponse {

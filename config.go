@@ -18,6 +18,7 @@ type serverConfig struct {
 	maxStreams         int
 	handshakeTimeout   time.Duration
 	logger             *slog.Logger
+	peerClientOpts     []ClientOpts
 }
 
 // Defaults that keep a server reachable by untrusted peers safe.

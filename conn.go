@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,11 @@ type conn struct {
 
 	// localParity is the low bit of the ids this side opens.
 	localParity uint32
+	// peerServes says the peer accepts requests: always for the dialler's
+	// peer; for the acceptor's, once the dialler said so in a Hello frame.
+	peerServes atomic.Bool
+	// helloSent makes the dialler announce its services once.
+	helloSent atomic.Bool
 
 	// ctx is the parent of every handler context on this connection; it is
 	// cancelled when the connection ends.
@@ -49,6 +55,9 @@ type conn struct {
 	draining bool
 	// err is why the connection ended; non-nil once it has.
 	err error
+	// client calls the peer over this connection: the Client that dialled,
+	// or on the accepting side the one PeerClient created (nil until then).
+	client *Client
 
 	done chan struct{} // closed once the connection is closed and cleaned up
 }
@@ -62,6 +71,8 @@ type connConfig struct {
 	serving  *servingConfig
 	// onClose runs once, after every stream was failed.
 	onClose func(c *conn)
+	// peerClientOpts configure the Client created for PeerClient.
+	peerClientOpts []ClientOpts
 	// maxStreams bounds concurrently served peer streams (0: no bound).
 	maxStreams int
 }
@@ -78,9 +89,10 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 	first := uint32(2)
 	if dialer {
 		c.localParity, first = 1, 1
+		c.peerServes.Store(true)
 	}
 	c.fw = newFrameWriter(nc, first)
-	c.ctx, c.cancel = context.WithCancel(base)
+	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, connKey{}, c))
 	return c
 }
 
@@ -111,8 +123,14 @@ func (c *conn) readLoop() error {
 // opens (other than requests) answer our calls; everything else is for the
 // serving side.
 func (c *conn) route(h frameHeader, body *[]byte) {
-	if h.streamID&1 == c.localParity && h.typ != frameRequest {
+	ours := h.streamID&1 == c.localParity
+	switch {
+	case ours && (h.typ == frameResponse || h.typ == frameData):
 		c.deliverToCall(h, body)
+		return
+	case h.typ == frameHello && c.localParity == 0:
+		putBuffer(body)
+		c.peerServes.Store(h.flags&flagHelloServes != 0)
 		return
 	}
 	if c.cfg.services == nil {
@@ -212,6 +230,7 @@ func (c *conn) close(err error) {
 	c.calls = map[uint32]*clientStream{}
 	served := c.served
 	c.served = map[uint32]*serverStream{}
+	client := c.client
 	c.mu.Unlock()
 
 	c.fw.fail(ErrClosed)
@@ -225,6 +244,9 @@ func (c *conn) close(err error) {
 	}
 	if c.cfg.onClose != nil {
 		c.cfg.onClose(c)
+	}
+	if client != nil {
+		go client.runOnClose()
 	}
 	close(c.done)
 }
@@ -309,6 +331,9 @@ func writeError(ctx context.Context, err error) error {
 
 // openStream assigns s an id, registers it and sends its Request frame.
 func (c *conn) openStream(ctx context.Context, s *clientStream, frame []byte, recvLimit int) error {
+	if !c.peerServes.Load() {
+		return errPeerNotServing
+	}
 	deadline, _ := ctx.Deadline()
 	err := c.write(frame, deadline, ctx.Done(), func(id uint32) error {
 		c.mu.Lock()

@@ -33,6 +33,9 @@ func (c *conn) serveFrame(h frameHeader, body *[]byte) {
 		c.serveRequest(h, body)
 	case frameData:
 		c.serveData(h, body)
+	case frameCancel:
+		putBuffer(body)
+		c.serveCancel(h.streamID)
 	default:
 		// Responses on ids the peer opens and unknown types are ignored,
 		// so that peers may add frame types (PROTOCOL.md, "Unknown frames").
@@ -72,7 +75,10 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 			// Before admit: Data may follow the request at once.
 			ss.in.init(id, streamRecvLimit)
 		}
-		st = c.admit(ss)
+		ss.ctx, ss.cancel = ss.handlerContext()
+		if st = c.admit(ss); st != nil {
+			ss.cancel()
+		}
 	}
 	if st != nil {
 		putBuffer(body)
@@ -96,6 +102,20 @@ func (c *conn) admit(ss *serverStream) *spb.Status {
 	}
 	c.served[ss.id] = ss
 	return nil
+}
+
+// serveCancel cancels the handler of a stream whose caller gave up; its
+// final frame is not sent, since the caller no longer waits for it.
+func (c *conn) serveCancel(id uint32) {
+	c.mu.Lock()
+	ss := c.served[id]
+	c.mu.Unlock()
+	if ss == nil {
+		return
+	}
+	ss.peerCancelled.Store(true)
+	ss.cancel()
+	ss.in.closeWith(id, context.Canceled)
 }
 
 func (c *conn) serveData(h frameHeader, body *[]byte) {
@@ -138,13 +158,14 @@ type serverStream struct {
 	firstTaken bool // the request payload was handed to RecvMsg
 	in         inbox
 	finished   atomic.Bool // the final frame was sent; SendMsg must fail
+	// peerCancelled: the caller sent Cancel, so no final frame is owed.
+	peerCancelled atomic.Bool
 
 	unaryInfo  UnaryServerInfo
 	streamInfo StreamServerInfo
 }
 
 func (ss *serverStream) run() {
-	ss.ctx, ss.cancel = ss.handlerContext()
 	resp, err := ss.invoke()
 	ss.sendFinal(resp, err)
 	ss.end()
@@ -193,7 +214,7 @@ func (ss *serverStream) unmarshalRequest(m any) error {
 // results and errors, a Data frame with remote-closed for streaming servers
 // (PROTOCOL.md, "Stream life cycles").
 func (ss *serverStream) sendFinal(resp any, err error) {
-	if !ss.finished.CompareAndSwap(false, true) {
+	if !ss.finished.CompareAndSwap(false, true) || ss.peerCancelled.Load() {
 		return
 	}
 	streamingServer := ss.method.unary == nil && ss.method.stream.StreamingServer

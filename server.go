@@ -46,8 +46,9 @@ func NewServer(opts ...ServerOpt) (*Server, error) {
 			unary:  chainUnaryServer(s.config.unaryInterceptors),
 			stream: chainStreamServer(s.config.streamInterceptors),
 		},
-		onClose:    s.connClosed,
-		maxStreams: s.config.maxStreams,
+		onClose:        s.connClosed,
+		maxStreams:     s.config.maxStreams,
+		peerClientOpts: s.config.peerClientOpts,
 	}
 	return s, nil
 }

@@ -124,10 +124,12 @@ func (c *Client) newStream(ctx context.Context, desc *StreamDesc, service, metho
 	return s, nil
 }
 
-// abort ends the stream locally with err.
+// abort ends the stream because its context ended, and tells the peer so
+// that the handler stops too.
 func (s *clientStream) abort(err error) {
 	s.conn.forget(s)
 	s.in.closeWith(s.id, err)
+	s.conn.sendCancel(s.id)
 }
 
 // finish removes an ended stream from the connection.
