@@ -145,3 +145,68 @@ func ExampleUnixSocketRequireSameUser() {
 	fmt.Println("server ready")
 	// Output: server ready
 }
+
+// A server pushes events to the clients connected to it, over their own
+// connections: each client serves an event service, and the server keeps
+// the PeerClient of every subscriber. A client's cancel stops the handler
+// of its call.
+func ExamplePeerClient() {
+	l, cleanup := listen()
+	defer cleanup()
+
+	subscribers := make(chan *ttrpc.Client, 1)
+	started, stopped := make(chan struct{}), make(chan error, 1)
+	srv, _ := ttrpc.NewServer()
+	srv.Register("events.v1.Hub", map[string]ttrpc.Method{
+		"Subscribe": func(ctx context.Context, unmarshal func(any) error) (any, error) {
+			peer, _ := ttrpc.PeerClient(ctx)
+			subscribers <- peer // kept, to push to later
+			return &wrapperspb.StringValue{}, nil
+		},
+		"LongJob": func(ctx context.Context, unmarshal func(any) error) (any, error) {
+			close(started)
+			<-ctx.Done() // the caller's cancel arrives here
+			stopped <- ctx.Err()
+			return nil, ctx.Err()
+		},
+	})
+	go srv.Serve(context.Background(), l)
+	defer srv.Close()
+
+	conn, _ := net.Dial("unix", l.Addr().String())
+	client := ttrpc.NewClient(conn)
+	defer client.Close()
+	received := make(chan string, 1)
+	client.Register("events.v1.Sink", map[string]ttrpc.Method{
+		"Publish": func(ctx context.Context, unmarshal func(any) error) (any, error) {
+			var ev wrapperspb.StringValue
+			if err := unmarshal(&ev); err != nil {
+				return nil, err
+			}
+			received <- ev.Value
+			return &wrapperspb.StringValue{}, nil
+		},
+	})
+	if err := client.Call(context.Background(), "events.v1.Hub", "Subscribe", &wrapperspb.StringValue{}, &wrapperspb.StringValue{}); err != nil {
+		panic(err)
+	}
+
+	// Later, the server publishes an event to its subscriber.
+	peer := <-subscribers
+	if err := peer.Call(context.Background(), "events.v1.Sink", "Publish", wrapperspb.String("task exited"), &wrapperspb.StringValue{}); err != nil {
+		panic(err)
+	}
+	fmt.Println("client received:", <-received)
+
+	// The client gives up on a long call; the handler sees it at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_ = client.Call(ctx, "events.v1.Hub", "LongJob", &wrapperspb.StringValue{}, &wrapperspb.StringValue{})
+	}()
+	<-started
+	cancel()
+	fmt.Println("handler stopped:", <-stopped)
+	// Output:
+	// client received: task exited
+	// handler stopped: context canceled
+}
