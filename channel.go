@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"net"
 	"os"
 	"sync"
@@ -208,17 +209,19 @@ func getBuffer(n int) *[]byte {
 	return &b
 }
 
-// putBuffer returns a buffer from getBuffer to its pool. nil is allowed.
+// putBuffer returns a buffer to the pool of the largest class its capacity
+// covers, so that buffers grown by append are reused too. nil is allowed.
 func putBuffer(b *[]byte) {
 	if b == nil {
 		return
 	}
 	c := cap(*b)
-	if c < 1<<minBufferClass || c > 1<<maxBufferClass || c&(c-1) != 0 {
+	if c < 1<<minBufferClass || c > 1<<maxBufferClass {
 		return
 	}
+	class := bits.Len(uint(c)) - 1 // floor(log2(c)): every buffer there holds 1<<class
 	*b = (*b)[:0]
-	bufferPools[bufferClass(c)].Put(b)
+	bufferPools[class].Put(b)
 }
 
 // frameWriter serialises frames onto one connection without holding a lock

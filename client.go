@@ -178,9 +178,13 @@ func (c *Client) Call(ctx context.Context, service, method string, req, resp any
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	pbuf := getBuffer(0)
+	mm, err := measure(req)
+	if err != nil {
+		return status.Errorf(codes.Internal, "ttrpc: marshal request: %v", err)
+	}
+	pbuf := getBuffer(mm.size)
 	defer putBuffer(pbuf)
-	payload, err := appendMessage((*pbuf)[:0], req)
+	payload, err := mm.appendTo((*pbuf)[:0])
 	*pbuf = payload
 	if err != nil {
 		return status.Errorf(codes.Internal, "ttrpc: marshal request: %v", err)
@@ -235,7 +239,7 @@ func (c *Client) invoke(ctx context.Context, req *Request, resp *Response) error
 // success resp.Payload aliases the returned body, which the caller
 // releases with putBuffer once it has decoded the payload.
 func (c *Client) roundTrip(ctx context.Context, req *Request, resp *Response) (*[]byte, error) {
-	fbuf := getBuffer(0)
+	fbuf := frameBuffer(requestSize(req))
 	frame, err := appendRequestFrame((*fbuf)[:0], req, 0, c.maxMessageSize)
 	*fbuf = frame
 	if err != nil {

@@ -32,42 +32,69 @@ type bytesUnmarshaler interface {
 	Unmarshal([]byte) error
 }
 
-// appendMessage appends m's wire encoding to b.
-func appendMessage(b []byte, m any) ([]byte, error) {
+// measured is a message whose encoded size is known, so that the caller can
+// take a buffer of the right size and marshal into it without a second walk.
+type measured struct {
+	size int
+	pm   proto.Message  // protobuf-go (or wrapped legacy) messages
+	sm   sizedMarshaler // gogo messages with generated marshalers
+	data []byte         // messages that only marshal themselves
+}
+
+// measure sizes m for appendTo. For protobuf-go messages it fills the size
+// cache that appendTo then relies on, so the two must follow each other.
+func measure(m any) (measured, error) {
 	if pm, ok := m.(proto.Message); ok {
 		if pm == nil || !pm.ProtoReflect().IsValid() {
-			return b, errMarshalNil
+			return measured{}, errMarshalNil
 		}
-		return proto.MarshalOptions{}.MarshalAppend(b, pm)
+		return measured{size: proto.Size(pm), pm: pm}, nil
 	}
 	if isNil(m) {
-		return b, errMarshalNil
+		return measured{}, errMarshalNil
 	}
 	switch m := m.(type) {
 	case sizedMarshaler:
-		n := m.Size()
+		return measured{size: m.Size(), sm: m}, nil
+	case bytesMarshaler:
+		data, err := m.Marshal()
+		return measured{size: len(data), data: data}, err
+	case protoiface.MessageV1:
+		pm := protoimpl.X.ProtoMessageV2Of(m)
+		return measured{size: proto.Size(pm), pm: pm}, nil
+	}
+	return measured{}, fmt.Errorf("ttrpc: cannot marshal unknown type: %T", m)
+}
+
+// appendTo appends the measured message's encoding to b.
+func (mm measured) appendTo(b []byte) ([]byte, error) {
+	switch {
+	case mm.pm != nil:
+		return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, mm.pm)
+	case mm.sm != nil:
 		start := len(b)
-		b = grow(b, n)
-		written, err := m.MarshalToSizedBuffer(b[start : start+n])
+		b = grow(b, mm.size)
+		written, err := mm.sm.MarshalToSizedBuffer(b[start : start+mm.size])
 		if err != nil {
 			return b[:start], err
 		}
-		if written != n {
+		if written != mm.size {
 			// MarshalToSizedBuffer fills the buffer from its end.
-			copy(b[start:], b[start+n-written:start+n])
+			copy(b[start:], b[start+mm.size-written:start+mm.size])
 			b = b[:start+written]
 		}
 		return b, nil
-	case bytesMarshaler:
-		data, err := m.Marshal()
-		if err != nil {
-			return b, err
-		}
-		return append(b, data...), nil
-	case protoiface.MessageV1:
-		return proto.MarshalOptions{}.MarshalAppend(b, protoimpl.X.ProtoMessageV2Of(m))
 	}
-	return b, fmt.Errorf("ttrpc: cannot marshal unknown type: %T", m)
+	return append(b, mm.data...), nil
+}
+
+// appendMessage appends m's wire encoding to b.
+func appendMessage(b []byte, m any) ([]byte, error) {
+	mm, err := measure(m)
+	if err != nil {
+		return b, err
+	}
+	return mm.appendTo(b)
 }
 
 // unmarshalMessage replaces the contents of m with the message in data.

@@ -39,7 +39,11 @@ func TestCodecMessageKinds(t *testing.T) {
 			if err != nil || !bytes.Equal(got, append([]byte("prefix"), want...)) {
 				t.Fatalf("appendMessage: % x %v", got, err)
 			}
-			lp, err := appendLengthPrefixed(nil, tc.msg)
+			mm, err := measure(tc.msg)
+			if err != nil || mm.size != len(want) {
+				t.Fatalf("measure: %d %v", mm.size, err)
+			}
+			lp, err := appendLengthPrefixed(nil, mm)
 			if err != nil || int(lp[0]) != len(want) || !bytes.Equal(lp[1:], want) {
 				t.Fatalf("appendLengthPrefixed: % x %v", lp, err)
 			}

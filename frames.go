@@ -3,7 +3,6 @@ package ttrpc
 import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 )
 
 // Builders for the frames this library sends. Each appends one complete
@@ -32,16 +31,14 @@ func appendResponseFrame(b []byte, id uint32, st *spb.Status, payload []byte) ([
 
 // appendPayloadResponseFrame appends a successful Response carrying msg,
 // marshalled straight into the frame.
-func (c *conn) appendPayloadResponseFrame(b []byte, id uint32, msg any) ([]byte, error) {
+func (c *conn) appendPayloadResponseFrame(b []byte, id uint32, mm measured) ([]byte, error) {
 	b, start := beginFrame(b)
-	b = protowire.AppendTag(b, fieldResponsePayload, protowire.BytesType)
-	fieldStart := len(b)
-	b, err := appendLengthPrefixed(b, msg)
-	if err != nil {
-		return b[:start], err
-	}
-	if len(b) == fieldStart+1 && b[fieldStart] == 0 {
-		b = b[:start+frameHeaderLength] // an empty payload is left out, as proto3 does
+	if mm.size > 0 { // an empty payload is left out, as proto3 does
+		b = protowire.AppendTag(b, fieldResponsePayload, protowire.BytesType)
+		var err error
+		if b, err = appendLengthPrefixed(b, mm); err != nil {
+			return b[:start], err
+		}
 	}
 	if n := bodyLength(b, start); n > c.cfg.maxMessageSize {
 		return b[:start], newOversizedMessageErr(n, c.cfg.maxMessageSize)
@@ -49,15 +46,12 @@ func (c *conn) appendPayloadResponseFrame(b []byte, id uint32, msg any) ([]byte,
 	return finishFrame(b, start, id, frameResponse, 0), nil
 }
 
-// appendDataFrame appends a Data frame carrying msg; a nil msg sends an
-// empty message.
-func (c *conn) appendDataFrame(b []byte, id uint32, flags frameFlags, msg any) ([]byte, error) {
+// appendDataFrame appends a Data frame carrying a measured message.
+func (c *conn) appendDataFrame(b []byte, id uint32, flags frameFlags, mm measured) ([]byte, error) {
 	b, start := beginFrame(b)
-	if msg != nil {
-		var err error
-		if b, err = appendMessage(b, msg); err != nil {
-			return b[:start], err
-		}
+	b, err := mm.appendTo(b)
+	if err != nil {
+		return b[:start], err
 	}
 	if n := bodyLength(b, start); n > c.cfg.maxMessageSize {
 		return b[:start], newOversizedMessageErr(n, c.cfg.maxMessageSize)
@@ -65,26 +59,22 @@ func (c *conn) appendDataFrame(b []byte, id uint32, flags frameFlags, msg any) (
 	return finishFrame(b, start, id, frameData, flags), nil
 }
 
-// appendLengthPrefixed appends msg as a length-delimited field value,
-// sizing it first so that it is marshalled in place rather than copied.
-func appendLengthPrefixed(b []byte, msg any) ([]byte, error) {
-	switch m := msg.(type) {
-	case proto.Message:
-		if m == nil || !m.ProtoReflect().IsValid() {
-			return b, errMarshalNil
-		}
-		b = protowire.AppendVarint(b, uint64(proto.Size(m)))
-		return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, m)
-	case sizedMarshaler:
-		if isNil(m) {
-			return b, errMarshalNil
-		}
-		b = protowire.AppendVarint(b, uint64(m.Size()))
-		return appendMessage(b, m)
-	}
-	data, err := appendMessage(nil, msg)
-	if err != nil {
-		return b, err
-	}
-	return protowire.AppendBytes(b, data), nil
+// appendLengthPrefixed appends a measured message as a length-delimited
+// field value, marshalled in place rather than copied.
+func appendLengthPrefixed(b []byte, mm measured) ([]byte, error) {
+	b = protowire.AppendVarint(b, uint64(mm.size))
+	return mm.appendTo(b)
+}
+
+// frameBuffer returns a pooled buffer with room for a frame whose body is
+// about bodySize bytes (plus a little for envelope fields).
+func frameBuffer(bodySize int) *[]byte {
+	b := getBuffer(frameHeaderLength + bodySize + 16)
+	*b = (*b)[:0]
+	return b
+}
+
+// requestSize is the encoded size of r's envelope.
+func requestSize(r *Request) int {
+	return requestEnvelopeSize(r.Service, r.Method, len(r.Payload), r.TimeoutNano, r.Metadata)
 }

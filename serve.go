@@ -218,20 +218,25 @@ func (ss *serverStream) sendFinal(resp any, err error) {
 		return
 	}
 	streamingServer := ss.method.unary == nil && ss.method.stream.StreamingServer
-	buf := getBuffer(0)
+	var mm measured
+	var encErr error
+	if err == nil && !(streamingServer && isNil(resp)) {
+		mm, encErr = measure(resp)
+	}
+	buf := frameBuffer(mm.size)
 	defer putBuffer(buf)
 	var frame []byte
-	var encErr error
 	switch {
 	case err != nil:
 		frame, _ = appendResponseFrame((*buf)[:0], ss.id, statusProto(err), nil)
+	case encErr != nil:
 	case streamingServer && isNil(resp):
 		frame, _ = beginFrame((*buf)[:0])
 		frame = finishFrame(frame, 0, ss.id, frameData, flagRemoteClosed|flagNoData)
 	case streamingServer:
-		frame, encErr = ss.c.appendDataFrame((*buf)[:0], ss.id, flagRemoteClosed, resp)
+		frame, encErr = ss.c.appendDataFrame((*buf)[:0], ss.id, flagRemoteClosed, mm)
 	default:
-		frame, encErr = ss.c.appendPayloadResponseFrame((*buf)[:0], ss.id, resp)
+		frame, encErr = ss.c.appendPayloadResponseFrame((*buf)[:0], ss.id, mm)
 	}
 	if encErr != nil {
 		// The result could not be encoded (or is too large): the caller
@@ -295,9 +300,13 @@ func (ss *serverStream) SendMsg(m any) error {
 	if ss.method.unary != nil || !ss.method.stream.StreamingServer {
 		return fmt.Errorf("%w: cannot send data from a non-streaming server", ErrProtocol)
 	}
-	buf := getBuffer(0)
+	mm, err := measure(m)
+	if err != nil {
+		return status.Errorf(codes.Internal, "ttrpc: error marshaling payload: %v", err)
+	}
+	buf := frameBuffer(mm.size)
 	defer putBuffer(buf)
-	frame, err := ss.c.appendDataFrame((*buf)[:0], ss.id, 0, m)
+	frame, err := ss.c.appendDataFrame((*buf)[:0], ss.id, 0, mm)
 	*buf = frame
 	if err != nil {
 		return err

@@ -96,7 +96,7 @@ func (c *Client) newStream(ctx context.Context, desc *StreamDesc, service, metho
 	}
 	creq := &Request{Service: service, Method: method}
 	if req != nil {
-		payload, err := appendMessage(nil, req)
+		payload, err := appendMessage(nil, req) // one allocation per stream, kept simple
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "ttrpc: marshal request: %v", err)
 		}
@@ -107,7 +107,7 @@ func (c *Client) newStream(ctx context.Context, desc *StreamDesc, service, metho
 	if desc.StreamingClient {
 		flags = flagRemoteOpen
 	}
-	fbuf := getBuffer(0)
+	fbuf := frameBuffer(requestSize(creq))
 	defer putBuffer(fbuf)
 	frame, err := appendRequestFrame((*fbuf)[:0], creq, flags, c.maxMessageSize)
 	*fbuf = frame
@@ -165,9 +165,16 @@ func (s *clientStream) send(flags frameFlags, m any) error {
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
-	buf := getBuffer(0)
+	var mm measured
+	if m != nil { // CloseSend sends no message; a nil m sends an empty one
+		var err error
+		if mm, err = measure(m); err != nil {
+			return status.Errorf(codes.Internal, "ttrpc: marshal message: %v", err)
+		}
+	}
+	buf := frameBuffer(mm.size)
 	defer putBuffer(buf)
-	frame, err := s.conn.appendDataFrame((*buf)[:0], s.id, flags, m)
+	frame, err := s.conn.appendDataFrame((*buf)[:0], s.id, flags, mm)
 	*buf = frame
 	if err != nil {
 		return err
