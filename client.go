@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/ttrpc-go/ttrpc/codes"
@@ -189,22 +190,46 @@ func (c *Client) Call(ctx context.Context, service, method string, req, resp any
 	if err != nil {
 		return status.Errorf(codes.Internal, "ttrpc: marshal request: %v", err)
 	}
-	creq := &Request{Service: service, Method: method, Payload: payload}
-	setCallContext(ctx, creq)
-
-	var cresp Response
 	if c.unaryInterceptor == nil {
-		body, err := c.roundTrip(ctx, creq, &cresp)
+		// No interceptor can keep the envelopes: they are pooled.
+		e := envelopePool.Get().(*envelopes)
+		defer e.release()
+		e.req.Service, e.req.Method, e.req.Payload = service, method, payload
+		setCallContext(ctx, &e.req)
+		body, err := c.roundTrip(ctx, &e.req, &e.resp)
 		defer putBuffer(body)
 		if err != nil {
 			return err
 		}
-	} else {
-		info := &UnaryClientInfo{FullMethod: fullMethodName(service, method)}
-		if err := c.unaryInterceptor(ctx, creq, &cresp, info, c.invoke); err != nil {
-			return err
-		}
+		return finishCall(&e.resp, resp)
 	}
+	creq := &Request{Service: service, Method: method, Payload: payload}
+	setCallContext(ctx, creq)
+	var cresp Response
+	info := &UnaryClientInfo{FullMethod: fullMethodName(service, method)}
+	if err := c.unaryInterceptor(ctx, creq, &cresp, info, c.invoke); err != nil {
+		return err
+	}
+	return finishCall(&cresp, resp)
+}
+
+// envelopes are a unary call's Request and Response, pooled.
+type envelopes struct {
+	req  Request
+	resp Response
+}
+
+var envelopePool = sync.Pool{New: func() any { return new(envelopes) }}
+
+func (e *envelopes) release() {
+	e.req.Service, e.req.Method, e.req.Payload, e.req.TimeoutNano, e.req.Metadata = "", "", nil, 0, nil
+	e.resp.Status, e.resp.Payload = nil, nil
+	envelopePool.Put(e)
+}
+
+// finishCall decodes a call's result: the payload into resp (as
+// containerd/ttrpc, even when the status is an error), then the status.
+func finishCall(cresp *Response, resp any) error {
 	if err := unmarshalMessage(cresp.Payload, resp); err != nil {
 		return status.Errorf(codes.Internal, "ttrpc: unmarshal response: %v", err)
 	}

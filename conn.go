@@ -60,6 +60,10 @@ type conn struct {
 	client *Client
 
 	done chan struct{} // closed once the connection is closed and cleaned up
+
+	// work hands requests to handler goroutines waiting for one (worker.go).
+	work        chan *serverStream
+	idleWorkers atomic.Int32
 }
 
 // connConfig is what a connection needs from its Client or Server.
@@ -85,6 +89,7 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 		calls:  make(map[uint32]*clientStream),
 		served: make(map[uint32]*serverStream),
 		done:   make(chan struct{}),
+		work:   make(chan *serverStream),
 	}
 	first := uint32(2)
 	if dialer {

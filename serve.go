@@ -75,17 +75,15 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 			// Before admit: Data may follow the request at once.
 			ss.in.init(id, streamRecvLimit)
 		}
-		ss.ctx, ss.cancel = ss.handlerContext()
-		if st = c.admit(ss); st != nil {
-			ss.cancel()
-		}
+		ss.initContext()
+		st = c.admit(ss)
 	}
 	if st != nil {
 		putBuffer(body)
 		c.replyStatus(id, st)
 		return
 	}
-	go ss.run()
+	c.dispatch(ss)
 }
 
 // admit registers a new peer stream, or returns the status refusing it.
@@ -114,7 +112,7 @@ func (c *conn) serveCancel(id uint32) {
 		return
 	}
 	ss.peerCancelled.Store(true)
-	ss.cancel()
+	ss.hctx.cancel(context.Canceled)
 	ss.in.closeWith(id, context.Canceled)
 }
 
@@ -149,8 +147,9 @@ type serverStream struct {
 	id     uint32
 	c      *conn
 	method *methodEntry
-	ctx    context.Context
-	cancel context.CancelFunc
+	// ctx is the handler's context: hctx, part of this allocation.
+	ctx  context.Context
+	hctx handlerCtx
 
 	body *[]byte     // the request frame's body, alive until the handler returns
 	req  requestView // aliases body
@@ -171,17 +170,16 @@ func (ss *serverStream) run() {
 	ss.end()
 }
 
-// handlerContext derives the handler's context from the connection's: the
+// initContext derives the handler's context from the connection's: the
 // caller's metadata and relative timeout (PROTOCOL.md, "Timeouts").
-func (ss *serverStream) handlerContext() (context.Context, context.CancelFunc) {
-	ctx := ss.c.ctx
+func (ss *serverStream) initContext() {
+	parent := ss.c.ctx
 	if ss.req.metadata != nil {
-		ctx = WithMetadata(ctx, ss.req.metadata)
+		parent = WithMetadata(parent, ss.req.metadata)
 	}
-	if t := ss.req.timeoutNano; t != 0 {
-		return context.WithTimeout(ctx, time.Duration(t))
-	}
-	return context.WithCancel(ctx)
+	t := ss.req.timeoutNano
+	ss.hctx.init(parent, time.Duration(t), t != 0)
+	ss.ctx = &ss.hctx
 }
 
 // invoke runs the handler through the interceptors; a panic becomes an
@@ -276,7 +274,7 @@ func encodeError(err error) error {
 
 // end removes the stream and releases what it holds.
 func (ss *serverStream) end() {
-	ss.cancel()
+	ss.hctx.cancel(context.Canceled)
 	c := ss.c
 	c.mu.Lock()
 	delete(c.served, ss.id)
