@@ -62,8 +62,9 @@ func (h *handlerCtx) Done() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.done == nil {
+		ended := h.errLocked() != nil // before done exists, so nothing closes it twice
 		h.done = make(chan struct{})
-		if h.errLocked() != nil {
+		if ended {
 			close(h.done)
 			return h.done
 		}
