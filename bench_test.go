@@ -59,3 +59,68 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// BenchmarkServerStream receives 1000 messages of 1 KiB per op.
+func BenchmarkServerStream(b *testing.B) {
+	srv, _ := NewServer()
+	payload := wrapperspb.Bytes(make([]byte, 1<<10))
+	srv.RegisterService("bench", &ServiceDesc{Streams: map[string]Stream{
+		"Stream": {StreamingServer: true, Handler: func(ctx context.Context, ss StreamServer) (any, error) {
+			var e wrapperspb.BytesValue
+			if err := ss.RecvMsg(&e); err != nil {
+				return nil, err
+			}
+			for range 1000 {
+				if err := ss.SendMsg(payload); err != nil {
+					return nil, err
+				}
+			}
+			return nil, nil
+		}},
+		"Bidi": {StreamingServer: true, StreamingClient: true, Handler: func(ctx context.Context, ss StreamServer) (any, error) {
+			for {
+				var m wrapperspb.BytesValue
+				if err := ss.RecvMsg(&m); err != nil {
+					return nil, nil
+				}
+				if err := ss.SendMsg(&m); err != nil {
+					return nil, err
+				}
+			}
+		}},
+	}})
+	c := startServer(b, srv).dial(b)
+	b.Run("x1000", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := c.NewStream(context.Background(), &StreamDesc{StreamingServer: true}, "bench", "Stream", &wrapperspb.BytesValue{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				var m wrapperspb.BytesValue
+				if err := s.RecvMsg(&m); err != nil {
+					break
+				}
+			}
+		}
+	})
+	b.Run("bidi-pingpong", func(b *testing.B) {
+		s, err := c.NewStream(context.Background(), &StreamDesc{StreamingServer: true, StreamingClient: true}, "bench", "Bidi", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg := wrapperspb.Bytes(make([]byte, 16))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.SendMsg(msg); err != nil {
+				b.Fatal(err)
+			}
+			var m wrapperspb.BytesValue
+			if err := s.RecvMsg(&m); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.CloseSend()
+	})
+}

@@ -237,10 +237,12 @@ type frameWriter struct {
 	// flushing is true while one goroutine owns the connection for writing;
 	// it alone touches nc and writeDeadline.
 	flushing bool
-	// pending holds complete frames, in order, waiting for the flusher.
+	// pending holds complete frames, in order, waiting for the flusher. Its
+	// buffer comes from the shared pool and goes back after the write, so
+	// an idle connection holds none.
 	pending []byte
-	spare   []byte
-	// room is closed and replaced whenever pending is taken by the flusher.
+	// room, when non-nil, is closed when pending is taken by the flusher;
+	// writers waiting for room create it.
 	room chan struct{}
 	// err is sticky: once a write failed the byte stream is broken.
 	err error
@@ -258,7 +260,7 @@ type frameWriter struct {
 const pendingLimit = 1 << 20
 
 func newFrameWriter(nc net.Conn, firstStreamID uint32) *frameWriter {
-	return &frameWriter{nc: nc, room: make(chan struct{}), nextStreamID: firstStreamID}
+	return &frameWriter{nc: nc, nextStreamID: firstStreamID}
 }
 
 // errStreamIDsExhausted is returned once a connection has used up its ids.
@@ -272,18 +274,7 @@ var errStreamIDsExhausted = fmt.Errorf("ttrpc: stream ids exhausted on this conn
 // os.ErrDeadlineExceeded; a frame it had begun is still completed by a
 // background flush, so the connection stays in sync.
 func (w *frameWriter) write(frame []byte, deadline time.Time, done <-chan struct{}, assignID func(uint32) error) error {
-	w.mu.Lock()
-	for w.flushing && len(w.pending) > 0 && len(w.pending)+len(frame) > pendingLimit && w.err == nil {
-		room := w.room
-		w.mu.Unlock()
-		if err := waitRoom(room, deadline, done); err != nil {
-			return err
-		}
-		w.mu.Lock()
-	}
-	if w.err != nil {
-		err := w.err
-		w.mu.Unlock()
+	if err := w.lockWithRoom(len(frame), deadline, done); err != nil {
 		return err
 	}
 	if assignID != nil {
@@ -300,13 +291,53 @@ func (w *frameWriter) write(frame []byte, deadline time.Time, done <-chan struct
 		binaryPutStreamID(frame, id)
 	}
 	if w.flushing {
-		w.pending = append(w.pending, frame...)
+		w.appendPendingLocked(frame)
 		w.mu.Unlock()
 		return nil
 	}
 	w.flushing = true
 	w.mu.Unlock()
 	return w.flush(frame, deadline)
+}
+
+// queue sends frame like write, but never writes in the caller's
+// goroutine: the frame is queued for a background flusher. Streams use it
+// for their messages, so that a sender producing many frames is not held
+// by one syscall per frame and its frames leave in batches.
+func (w *frameWriter) queue(frame []byte, deadline time.Time, done <-chan struct{}) error {
+	if err := w.lockWithRoom(len(frame), deadline, done); err != nil {
+		return err
+	}
+	w.appendPendingLocked(frame)
+	if !w.flushing {
+		w.flushing = true
+		go w.flushBackground()
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// lockWithRoom locks mu once pending has room for n more bytes (or is
+// empty), and the writer is not broken. On error mu is not held.
+func (w *frameWriter) lockWithRoom(n int, deadline time.Time, done <-chan struct{}) error {
+	w.mu.Lock()
+	for w.flushing && len(w.pending) > 0 && len(w.pending)+n > pendingLimit && w.err == nil {
+		if w.room == nil {
+			w.room = make(chan struct{})
+		}
+		room := w.room
+		w.mu.Unlock()
+		if err := waitRoom(room, deadline, done); err != nil {
+			return err
+		}
+		w.mu.Lock()
+	}
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 func binaryPutStreamID(frame []byte, id uint32) {
@@ -331,40 +362,49 @@ func waitRoom(room <-chan struct{}, deadline time.Time, done <-chan struct{}) er
 	}
 }
 
-// flush writes first and then whatever others queued meanwhile, until
-// pending is empty. The caller owns the flushing role on entry; flush gives
-// it up (or hands it to a background goroutine) before returning.
+// flush writes first (the caller's own frame, or nil) and then whatever is
+// pending, until nothing is. The caller owns the flushing role on entry;
+// flush gives it up (or hands it to a background goroutine) before
+// returning.
 func (w *frameWriter) flush(first []byte, deadline time.Time) error {
-	buf := first
+	if first != nil {
+		if n, err := w.writeWithDeadline(first, deadline); err != nil {
+			return w.flushFailed(first[n:], n == 0, err)
+		}
+	}
 	for {
-		n, err := w.writeWithDeadline(buf, deadline)
-		if err != nil {
-			return w.flushFailed(buf[n:], buf, first, err)
-		}
 		w.mu.Lock()
-		if &buf[0] != &first[0] {
-			w.recycle(buf)
-		}
 		if len(w.pending) == 0 {
 			w.stopFlushing()
 			w.mu.Unlock()
 			return nil
 		}
-		buf = w.pending
-		w.pending = w.spare[:0]
-		w.spare = nil
-		close(w.room)
-		w.room = make(chan struct{})
+		buf := w.takePendingLocked()
 		w.mu.Unlock()
+		n, err := w.writeWithDeadline(buf, deadline)
+		if err != nil {
+			return w.flushFailed(buf[n:], false, err)
+		}
+		putBuffer(&buf)
 	}
 }
 
-// recycle keeps a drained pending buffer for reuse unless it grew large:
-// an idle connection should not pin a burst's memory.
-func (w *frameWriter) recycle(buf []byte) {
-	if cap(buf) <= 64<<10 {
-		w.spare = buf[:0]
+// flushBackground is flush for a goroutine of its own, without a deadline.
+func (w *frameWriter) flushBackground() { _ = w.flush(nil, time.Time{}) }
+
+// appendPendingLocked queues frame, growing pending through the buffer
+// pool. Called with mu held.
+func (w *frameWriter) appendPendingLocked(frame []byte) {
+	if cap(w.pending)-len(w.pending) < len(frame) {
+		nb := getBuffer(max(2*(len(w.pending)+len(frame)), 4<<10))
+		grown := append((*nb)[:0], w.pending...)
+		if w.pending != nil {
+			old := w.pending
+			putBuffer(&old)
+		}
+		w.pending = grown
 	}
+	w.pending = append(w.pending, frame...)
 }
 
 func (w *frameWriter) writeWithDeadline(buf []byte, deadline time.Time) (int, error) {
@@ -376,29 +416,27 @@ func (w *frameWriter) writeWithDeadline(buf []byte, deadline time.Time) (int, er
 	return w.nc.Write(buf)
 }
 
-// flushFailed handles a failed write of buf, of which rest is unwritten. A
-// deadline only abandons this writer: the unwritten bytes go back to the head
-// of pending and a background goroutine finishes them without a deadline, so
-// no frame is ever cut in half. Any other error breaks the connection.
-func (w *frameWriter) flushFailed(rest, buf, first []byte, err error) error {
+// flushFailed handles a failed write whose unwritten part is rest;
+// ownUnwritten says rest is the whole of the caller's own frame. A deadline
+// only abandons this writer: unwritten bytes go back to the head of pending
+// and a background goroutine finishes them without a deadline, so no frame
+// is ever cut in half (a frame of the caller's that was not begun is
+// dropped instead). Any other error breaks the connection.
+func (w *frameWriter) flushFailed(rest []byte, ownUnwritten bool, err error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !isTimeout(err) {
-		w.err = fmt.Errorf("ttrpc: write failed: %w", err)
-		w.stopFlushing()
-		w.pending = nil
-		close(w.room)
-		w.room = make(chan struct{})
+		w.failLocked(fmt.Errorf("ttrpc: write failed: %w", err))
 		return w.err
 	}
-	unwrittenOwnFrame := &buf[0] == &first[0] && len(rest) == len(first)
-	if !unwrittenOwnFrame || len(w.pending) > 0 {
-		keep := rest
-		if unwrittenOwnFrame {
-			keep = nil // nothing of it reached the peer: drop it
-		}
-		w.pending = append(append(make([]byte, 0, len(keep)+len(w.pending)), keep...), w.pending...)
-		go w.flush(w.takePending(), time.Time{})
+	if !ownUnwritten && len(rest) > 0 {
+		queued := w.pending
+		w.pending = nil
+		w.appendPendingLocked(rest)
+		w.appendPendingLocked(queued)
+	}
+	if len(w.pending) > 0 {
+		go w.flushBackground() // keeps the flushing role
 	} else {
 		w.stopFlushing()
 	}
@@ -435,14 +473,20 @@ func (w *frameWriter) waitIdle(timeout time.Duration) {
 	}
 }
 
-// takePending detaches pending for a new flusher. Called with mu held and
-// pending non-empty.
-func (w *frameWriter) takePending() []byte {
+// takePendingLocked detaches pending for writing and wakes writers waiting
+// for room. Called with mu held.
+func (w *frameWriter) takePendingLocked() []byte {
 	buf := w.pending
 	w.pending = nil
-	close(w.room)
-	w.room = make(chan struct{})
+	w.wakeRoomLocked()
 	return buf
+}
+
+func (w *frameWriter) wakeRoomLocked() {
+	if w.room != nil {
+		close(w.room)
+		w.room = nil
+	}
 }
 
 // writeAsync queues frame without ever blocking the caller: the reader
@@ -455,27 +499,27 @@ func (w *frameWriter) writeAsync(frame []byte) {
 	if w.err != nil || len(w.pending) > pendingLimit {
 		return
 	}
-	w.pending = append(w.pending, frame...)
+	w.appendPendingLocked(frame)
 	if !w.flushing {
 		w.flushing = true
-		go w.flush(w.takePending(), time.Time{})
+		go w.flushBackground()
 	}
 }
 
 // fail marks the writer broken so that queued and future writes return err.
 func (w *frameWriter) fail(err error) {
 	w.mu.Lock()
+	w.failLocked(err)
+	w.mu.Unlock()
+}
+
+func (w *frameWriter) failLocked(err error) {
 	if w.err == nil {
 		w.err = err
-		close(w.room)
-		w.room = make(chan struct{})
-	}
-	if w.idle != nil {
-		close(w.idle)
-		w.idle = nil
 	}
 	w.pending = nil
-	w.mu.Unlock()
+	w.wakeRoomLocked()
+	w.stopFlushing()
 }
 
 func isTimeout(err error) bool {

@@ -322,6 +322,12 @@ func (c *conn) write(frame []byte, deadline time.Time, done <-chan struct{}, ass
 	return err
 }
 
+// queue sends a stream message frame through the writer's background
+// flusher; see frameWriter.queue.
+func (c *conn) queue(frame []byte, deadline time.Time, done <-chan struct{}) error {
+	return c.fw.queue(frame, deadline, done)
+}
+
 // writeError maps what write returned to what a caller sees: its
 // context's error for timeouts and cancellation.
 func writeError(ctx context.Context, err error) error {

@@ -309,7 +309,7 @@ func (ss *serverStream) SendMsg(m any) error {
 	if err != nil {
 		return err
 	}
-	if err := ss.c.write(frame, ss.writeDeadline(), ss.ctx.Done(), nil); err != nil {
+	if err := ss.c.queue(frame, ss.writeDeadline(), ss.ctx.Done()); err != nil {
 		return writeError(ss.ctx, err)
 	}
 	return nil

@@ -180,7 +180,7 @@ func (s *clientStream) send(flags frameFlags, m any) error {
 		return err
 	}
 	deadline, _ := s.ctx.Deadline()
-	if err := s.conn.write(frame, deadline, s.ctx.Done(), nil); err != nil {
+	if err := s.conn.queue(frame, deadline, s.ctx.Done()); err != nil {
 		return writeError(s.ctx, err)
 	}
 	return nil
