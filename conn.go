@@ -256,13 +256,6 @@ func (c *conn) close(err error) {
 	close(c.done)
 }
 
-// closeErr returns why the connection ended, or nil while it is open.
-func (c *conn) closeErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
 // drain stops accepting new peer streams and closes the connection once
 // the running ones have ended.
 func (c *conn) drain() {

@@ -123,11 +123,6 @@ func plainErrorCode(err error) codes.Code {
 	return codes.Unknown
 }
 
-// statusError builds a status error for a library-generated condition.
-func statusError(c codes.Code, format string, args ...any) error {
-	return status.Errorf(c, format, args...)
-}
-
 func statusProtof(c codes.Code, format string, args ...any) *spb.Status {
 	return status.Newf(c, format, args...).Proto()
 }

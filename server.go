@@ -3,7 +3,6 @@ package ttrpc
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -225,6 +224,3 @@ func (s *Server) Close() error {
 	}
 	return err
 }
-
-// logger returns the server's logger (for tests and helpers).
-func (s *Server) logger() *slog.Logger { return s.config.logger }
