@@ -254,6 +254,11 @@ type frameWriter struct {
 
 	// idle, when non-nil, is closed when the flusher finishes (waitIdle).
 	idle chan struct{}
+
+	// broken is called (once, without mu) when a write fails for a reason
+	// other than a deadline: the connection must end, since nobody else
+	// may notice (a background flush has no caller to report to).
+	broken func(error)
 }
 
 // pendingLimit bounds what writers may queue behind a busy flusher.
@@ -423,12 +428,19 @@ func (w *frameWriter) writeWithDeadline(buf []byte, deadline time.Time) (int, er
 // is ever cut in half (a frame of the caller's that was not begun is
 // dropped instead). Any other error breaks the connection.
 func (w *frameWriter) flushFailed(rest []byte, ownUnwritten bool, err error) error {
+	if !isTimeout(err) {
+		w.mu.Lock()
+		first := w.err == nil
+		w.failLocked(fmt.Errorf("ttrpc: write failed: %w", err))
+		err = w.err
+		w.mu.Unlock()
+		if first && w.broken != nil {
+			w.broken(err)
+		}
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !isTimeout(err) {
-		w.failLocked(fmt.Errorf("ttrpc: write failed: %w", err))
-		return w.err
-	}
 	if !ownUnwritten && len(rest) > 0 {
 		queued := w.pending
 		w.pending = nil

@@ -97,6 +97,7 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 		c.peerServes.Store(true)
 	}
 	c.fw = newFrameWriter(nc, first)
+	c.fw.broken = func(err error) { go c.close(normaliseConnError(err)) }
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, connKey{}, c))
 	return c
 }
