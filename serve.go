@@ -47,7 +47,11 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 	id := h.streamID
 	if id&1 == c.localParity {
 		putBuffer(body)
-		c.replyStatus(id, statusProtof(codes.InvalidArgument, "StreamID must be odd for client initiated streams"))
+		msg := "StreamID must be odd for client initiated streams"
+		if c.localParity == 1 {
+			msg = "StreamID must be even for server initiated streams"
+		}
+		c.replyStatus(id, statusProtof(codes.InvalidArgument, "%s", msg))
 		return
 	}
 	c.mu.Lock()
