@@ -3,6 +3,7 @@ package ttrpc
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -363,9 +364,14 @@ func waitRoom(room <-chan struct{}, deadline time.Time, done <-chan struct{}) er
 	case <-timeout:
 		return os.ErrDeadlineExceeded
 	case <-done:
-		return ErrClosed
+		return errWaitAbandoned
 	}
 }
+
+// errWaitAbandoned reports that a writer stopped waiting for room because
+// its done channel (its context) closed; callers map it to the context's
+// error.
+var errWaitAbandoned = errors.New("ttrpc: gave up waiting to write")
 
 // flush writes first (the caller's own frame, or nil) and then whatever is
 // pending, until nothing is. The caller owns the flushing role on entry;
@@ -501,21 +507,31 @@ func (w *frameWriter) wakeRoomLocked() {
 	}
 }
 
+// asyncQueueLimit bounds the write queue for frames the reader goroutine
+// answers with itself (status replies), on top of what writers queue: room
+// for thousands of replies behind a full queue.
+const asyncQueueLimit = 2 * pendingLimit
+
 // writeAsync queues frame without ever blocking the caller: the reader
 // goroutine uses it for status replies, and must keep reading even when the
-// peer does not. When the peer leaves more than pendingLimit unread, the
-// reply is dropped: such a peer is not reading its replies anyway.
-func (w *frameWriter) writeAsync(frame []byte) {
+// peer does not. It reports false, and queues nothing, when the queue is
+// over asyncQueueLimit: the peer has left that much unread and still sends
+// frames that need answers.
+func (w *frameWriter) writeAsync(frame []byte) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.err != nil || len(w.pending) > pendingLimit {
-		return
+	if w.err != nil {
+		return true // the connection is ending; its calls end with it
+	}
+	if len(w.pending)+len(frame) > asyncQueueLimit {
+		return false
 	}
 	w.appendPendingLocked(frame)
 	if !w.flushing {
 		w.flushing = true
 		go w.flushBackground()
 	}
+	return true
 }
 
 // fail marks the writer broken so that queued and future writes return err.

@@ -3,6 +3,7 @@ package ttrpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -216,12 +217,19 @@ func (c *conn) oversized(oe *oversizeError) {
 func (c *conn) replyStatus(id uint32, st *spb.Status) {
 	buf := getBuffer(0)
 	frame, err := appendResponseFrame((*buf)[:0], id, st, nil)
-	if err == nil {
-		c.fw.writeAsync(frame)
-	}
+	queued := err != nil || c.fw.writeAsync(frame)
 	*buf = frame
 	putBuffer(buf)
+	if !queued {
+		// Dropping the reply would leave the peer's call waiting forever;
+		// a peer this far behind is better told by closing the connection.
+		c.cfg.logger.Warn("ttrpc: closing a connection whose peer does not read its answers", "stream", id)
+		c.close(errPeerNotReading)
+	}
 }
+
+// errPeerNotReading ends a connection whose peer left too much unread.
+var errPeerNotReading = fmt.Errorf("%w: the peer does not read its answers", ErrClosed)
 
 // close ends the connection with err (once): the socket is closed, calls
 // fail with err, handler contexts are cancelled.
@@ -309,7 +317,7 @@ func normaliseConnError(err error) error {
 // breaks the byte stream, so it closes the connection.
 func (c *conn) write(frame []byte, deadline time.Time, done <-chan struct{}, assignID func(uint32) error) error {
 	err := c.fw.write(frame, deadline, done, assignID)
-	if err != nil && err != os.ErrDeadlineExceeded && !errors.Is(err, ErrClosed) {
+	if err != nil && err != os.ErrDeadlineExceeded && err != errWaitAbandoned && !errors.Is(err, ErrClosed) {
 		c.close(normaliseConnError(err))
 		return ErrClosed
 	}
@@ -325,7 +333,7 @@ func (c *conn) queue(frame []byte, deadline time.Time, done <-chan struct{}) err
 // writeError maps what write returned to what a caller sees: its
 // context's error for timeouts and cancellation.
 func writeError(ctx context.Context, err error) error {
-	if err == os.ErrDeadlineExceeded {
+	if err == os.ErrDeadlineExceeded || err == errWaitAbandoned {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
