@@ -180,7 +180,7 @@ define run_fuzz
 	fi; \
 	for t in $$targets; do \
 		echo "fuzzing $$t for $(1)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(1) . ; \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(1) -fuzzminimizetime 10s . ; \
 	done
 endef
 

@@ -55,6 +55,7 @@ func TestShutdownLetsCallsFinish(t *testing.T) {
 	g := newGate()
 	srv, _ := NewServer()
 	srv.RegisterService("gate", g.desc())
+	srv.RegisterService(testService, echoService())
 	ts := startServer(t, srv)
 	c := ts.dial(t)
 	idle := ts.dial(t)
@@ -83,9 +84,10 @@ func TestShutdownLetsCallsFinish(t *testing.T) {
 	shutdownDone := make(chan error, 1)
 	go func() { shutdownDone <- srv.Shutdown(context.Background()) }()
 
-	// While draining, new calls are refused but running ones go on.
+	// While draining, new calls are refused but running ones go on. The
+	// probe must not block: one accepted before draining began must end.
 	waitFor(t, func() bool {
-		err := c.Call(context.Background(), "gate", "Wait", &emptypb.Empty{}, &emptypb.Empty{})
+		err := c.Call(context.Background(), testService, "Echo", &wrapperspb.BytesValue{}, &wrapperspb.BytesValue{})
 		return status.Code(err) == codes.Unavailable
 	})
 	select {
