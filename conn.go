@@ -62,6 +62,11 @@ type conn struct {
 
 	done chan struct{} // closed once the connection is closed and cleaned up
 
+	// recvBudget bounds unread message bytes queued across the streams the
+	// peer opened (a peer could otherwise make the connection hold
+	// streams x 64 messages); a stream over it fails with ResourceExhausted.
+	recvBudget recvBudget
+
 	// work hands requests to handler goroutines waiting for one (worker.go).
 	work        chan *serverStream
 	idleWorkers atomic.Int32
@@ -97,6 +102,7 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 		c.localParity, first = 1, 1
 		c.peerServes.Store(true)
 	}
+	c.recvBudget.limit = recvBudgetLimit(cfg.maxMessageSize)
 	c.fw = newFrameWriter(nc, first)
 	c.fw.broken = func(err error) { go c.close(normaliseConnError(err)) }
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, connKey{}, c))
@@ -355,7 +361,7 @@ func (c *conn) openStream(ctx context.Context, s *clientStream, frame []byte, re
 			return ErrClosed
 		}
 		s.id = id
-		s.in.init(id, recvLimit)
+		s.in.init(id, recvLimit, nil)
 		c.calls[id] = s
 		return nil
 	})
@@ -377,4 +383,10 @@ func (c *conn) forget(s *clientStream) {
 	if idle {
 		c.closeDrained()
 	}
+}
+
+// recvBudgetLimit is a connection's receive budget: room for several
+// messages of the largest size, and never less than 16 MiB.
+func recvBudgetLimit(maxMessageSize int) int64 {
+	return max(16<<20, 4*int64(maxMessageSize))
 }

@@ -3,7 +3,11 @@ package ttrpc
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/ttrpc-go/ttrpc/codes"
+	"github.com/ttrpc-go/ttrpc/status"
 )
 
 // inboundFrame is a frame handed from the reader goroutine to a stream.
@@ -30,15 +34,37 @@ type inbox struct {
 	notify chan struct{}
 	// room, when non-nil, is closed by the popper to wake a waiting push.
 	room chan struct{}
+	// budget, when set, counts the bytes queued in every inbox of the
+	// connection (see recvBudget).
+	budget *recvBudget
+}
+
+// recvBudget bounds the message bytes one connection holds queued for
+// consumers that have not read them yet, across all its streams: without
+// it, a peer could make a connection hold streams x 64 x message limit.
+type recvBudget struct {
+	queued atomic.Int64
+	limit  int64
+}
+
+// errRecvBudget fails a stream whose message would exceed the connection's
+// receive budget.
+var errRecvBudget = status.Error(codes.ResourceExhausted, "ttrpc: too much unread data queued on this connection")
+
+func bodyLen(f inboundFrame) int64 {
+	if f.body == nil {
+		return 0
+	}
+	return int64(len(*f.body))
 }
 
 // inboxFullWait is how long the reader waits for a stream's consumer before
 // failing that stream.
 const inboxFullWait = time.Second
 
-func (q *inbox) init(owner uint32, limit int) {
+func (q *inbox) init(owner uint32, limit int, budget *recvBudget) {
 	q.mu.Lock()
-	q.owner, q.limit, q.err, q.room = owner, limit, nil, nil
+	q.owner, q.limit, q.err, q.room, q.budget = owner, limit, nil, nil, budget
 	if q.notify == nil {
 		q.notify = make(chan struct{}, 1)
 	}
@@ -70,6 +96,16 @@ func (q *inbox) push(id uint32, f inboundFrame, done <-chan struct{}) bool {
 		q.mu.Unlock()
 		putBuffer(f.body)
 		return false
+	}
+	if b := q.budget; b != nil {
+		n := bodyLen(f)
+		if b.queued.Add(n) > b.limit {
+			b.queued.Add(-n)
+			q.mu.Unlock()
+			putBuffer(f.body)
+			q.closeWith(id, errRecvBudget)
+			return false
+		}
 	}
 	q.frames = append(q.frames, f)
 	q.mu.Unlock()
@@ -107,6 +143,9 @@ func (q *inbox) pop(ctx context.Context) (inboundFrame, error) {
 		if q.head < len(q.frames) {
 			f := q.frames[q.head]
 			q.frames[q.head] = inboundFrame{}
+			if q.budget != nil {
+				q.budget.queued.Add(-bodyLen(f))
+			}
 			q.head++
 			if q.head == len(q.frames) {
 				q.frames, q.head = q.frames[:0], 0
@@ -136,6 +175,9 @@ func (q *inbox) pop(ctx context.Context) (inboundFrame, error) {
 func (q *inbox) reset() {
 	q.mu.Lock()
 	for _, f := range q.frames[q.head:] {
+		if q.budget != nil {
+			q.budget.queued.Add(-bodyLen(f))
+		}
 		putBuffer(f.body)
 	}
 	clear(q.frames)

@@ -77,7 +77,7 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 		ss.method = m
 		if m.unary == nil && m.stream.StreamingClient {
 			// Before admit: Data may follow the request at once.
-			ss.in.init(id, streamRecvLimit)
+			ss.in.init(id, streamRecvLimit, &c.recvBudget)
 		}
 		ss.initContext()
 		st = c.admit(ss)
