@@ -113,12 +113,8 @@ type requestView struct {
 // protobuf requires; a later occurrence of a field wins; metadata keys are
 // kept as sent.
 func decodeRequest(b []byte, v *requestView) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if err := checkTag(num, n); err != nil {
-			return err
-		}
-		b = b[n:]
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+		var n int
 		switch {
 		case num == fieldRequestService && typ == protowire.BytesType:
 			v.service, n = protowire.ConsumeBytes(b)
@@ -133,37 +129,60 @@ func decodeRequest(b []byte, v *requestView) error {
 			v.timeoutNano = int64(t)
 		case num == fieldRequestMetadata && typ == protowire.BytesType:
 			var kv []byte
-			kv, n = protowire.ConsumeBytes(b)
-			if n >= 0 {
-				if err := decodeKeyValue(kv, &v.metadata); err != nil {
-					return err
-				}
+			if kv, n = protowire.ConsumeBytes(b); n >= 0 {
+				return n, decodeKeyValue(kv, &v.metadata)
 			}
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			return skipField, nil
 		}
-		if n < 0 {
-			return malformed(n)
-		}
-		b = b[n:]
-	}
-	return nil
+		return n, nil
+	})
 }
 
 func decodeKeyValue(b []byte, md *MD) error {
 	var key, value []byte
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if err := checkTag(num, n); err != nil {
-			return err
-		}
-		b = b[n:]
+	err := walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+		var n int
 		switch {
 		case num == fieldKeyValueKey && typ == protowire.BytesType:
 			key, n = protowire.ConsumeBytes(b)
 		case num == fieldKeyValueValue && typ == protowire.BytesType:
 			value, n = protowire.ConsumeBytes(b)
 		default:
+			return skipField, nil
+		}
+		return n, nil
+	})
+	if err != nil {
+		return err
+	}
+	if *md == nil {
+		*md = MD{}
+	}
+	k := string(key)
+	(*md)[k] = append((*md)[k], string(value))
+	return nil
+}
+
+// skipField is what a walkFields visitor returns for a field it does not
+// know: walkFields skips its value.
+const skipField = -1 << 30
+
+// walkFields calls visit for every field of the message in b, with the rest
+// of the message starting at the field's value. visit returns how many
+// bytes the value took (negative: a protowire parse error), or skipField.
+func walkFields(b []byte, visit func(protowire.Number, protowire.Type, []byte) (int, error)) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if err := checkTag(num, n); err != nil {
+			return err
+		}
+		b = b[n:]
+		n, err := visit(num, typ, b)
+		if err != nil {
+			return err
+		}
+		if n == skipField {
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
@@ -171,11 +190,6 @@ func decodeKeyValue(b []byte, md *MD) error {
 		}
 		b = b[n:]
 	}
-	if *md == nil {
-		*md = MD{}
-	}
-	k := string(key)
-	(*md)[k] = append((*md)[k], string(value))
 	return nil
 }
 
@@ -222,17 +236,12 @@ type responseView struct {
 }
 
 func decodeResponse(b []byte, v *responseView) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if err := checkTag(num, n); err != nil {
-			return err
-		}
-		b = b[n:]
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+		var n int
 		switch {
 		case num == fieldResponseStatus && typ == protowire.BytesType:
 			var raw []byte
-			raw, n = protowire.ConsumeBytes(b)
-			if n >= 0 {
+			if raw, n = protowire.ConsumeBytes(b); n >= 0 {
 				// A message field sent more than once is merged, as
 				// protobuf requires: a later occurrence does not reset the
 				// code an earlier one set.
@@ -240,18 +249,14 @@ func decodeResponse(b []byte, v *responseView) error {
 					v.status = &spb.Status{}
 				}
 				if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(raw, v.status); err != nil {
-					return fmt.Errorf("%w: status: %v", errMalformedEnvelope, err)
+					return 0, fmt.Errorf("%w: status: %v", errMalformedEnvelope, err)
 				}
 			}
 		case num == fieldResponsePayload && typ == protowire.BytesType:
 			v.payload, n = protowire.ConsumeBytes(b)
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			return skipField, nil
 		}
-		if n < 0 {
-			return malformed(n)
-		}
-		b = b[n:]
-	}
-	return nil
+		return n, nil
+	})
 }
