@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+
 	"github.com/ttrpc-go/ttrpc/codes"
 	"github.com/ttrpc-go/ttrpc/status"
 )
@@ -31,6 +33,9 @@ type Client struct {
 	// configured by serverOpts.
 	services   serviceSet
 	serverOpts []ServerOpt
+
+	// statusError builds the errors calls return for a failed status.
+	statusError func(*spb.Status) error
 }
 
 // ClientOpts configures a Client in NewClient.
@@ -86,6 +91,20 @@ func WithClientWireMessageLimit(limit int) ClientOpts {
 	return func(c *Client) { c.maxMessageSize = clampMessageLimit(limit) }
 }
 
+// WithClientStatusError sets how the client turns a failed call's
+// google.rpc.Status into the error it returns (default status.ErrorProto of
+// this module). A program that already links grpc-go can pass grpc-go's
+// status.ErrorProto, so that code written for gRPC errors (grpc's
+// status.FromError, containerd's errdefs.FromGRPC) recognises them; this
+// module's status.Code understands both kinds.
+func WithClientStatusError(f func(*spb.Status) error) ClientOpts {
+	return func(c *Client) {
+		if f != nil {
+			c.statusError = f
+		}
+	}
+}
+
 // WithClientLogger sets the logger of connection events. The default
 // discards everything.
 func WithClientLogger(l *slog.Logger) ClientOpts {
@@ -137,6 +156,7 @@ func newClientConfig(opts []ClientOpts) *Client {
 		maxMessageSize: defaultMaxMessageSize,
 		logger:         discardLogger,
 		userCloseDone:  make(chan struct{}),
+		statusError:    status.ErrorProto,
 	}
 	for _, o := range opts {
 		o(c)
@@ -201,7 +221,7 @@ func (c *Client) Call(ctx context.Context, service, method string, req, resp any
 		if err != nil {
 			return err
 		}
-		return finishCall(&e.resp, resp)
+		return c.finishCall(&e.resp, resp)
 	}
 	creq := &Request{Service: service, Method: method, Payload: payload}
 	setCallContext(ctx, creq)
@@ -210,7 +230,7 @@ func (c *Client) Call(ctx context.Context, service, method string, req, resp any
 	if err := c.unaryInterceptor(ctx, creq, &cresp, info, c.invoke); err != nil {
 		return err
 	}
-	return finishCall(&cresp, resp)
+	return c.finishCall(&cresp, resp)
 }
 
 // envelopes are a unary call's Request and Response, pooled.
@@ -229,12 +249,12 @@ func (e *envelopes) release() {
 
 // finishCall decodes a call's result: the payload into resp (as
 // containerd/ttrpc, even when the status is an error), then the status.
-func finishCall(cresp *Response, resp any) error {
+func (c *Client) finishCall(cresp *Response, resp any) error {
 	if err := unmarshalMessage(cresp.Payload, resp); err != nil {
 		return status.Errorf(codes.Internal, "ttrpc: unmarshal response: %v", err)
 	}
 	if st := cresp.Status; st != nil && st.Code != int32(codes.OK) {
-		return status.ErrorProto(st)
+		return c.conn.statusError(st)
 	}
 	return nil
 }

@@ -194,7 +194,7 @@ func (c *conn) oversized(oe *oversizeError) {
 		s := c.calls[h.streamID]
 		c.mu.Unlock()
 		if s != nil {
-			s.in.closeWith(h.streamID, status.ErrorProto(st))
+			s.in.closeWith(h.streamID, c.statusError(st))
 			return
 		}
 		if c.cfg.services != nil && c.localParity == 0 {
@@ -236,6 +236,18 @@ func (c *conn) replyStatus(id uint32, st *spb.Status) {
 
 // errPeerNotReading ends a connection whose peer left too much unread.
 var errPeerNotReading = fmt.Errorf("%w: the peer does not read its answers", ErrClosed)
+
+// statusError turns a status received for (or about) one of this side's
+// calls into the error the caller sees, as its Client is configured to.
+func (c *conn) statusError(st *spb.Status) error {
+	c.mu.Lock()
+	cl := c.client
+	c.mu.Unlock()
+	if cl != nil && cl.statusError != nil {
+		return cl.statusError(st)
+	}
+	return status.ErrorProto(st)
+}
 
 // close ends the connection with err (once): the socket is closed, calls
 // fail with err, handler contexts are cancelled.

@@ -223,7 +223,7 @@ func (s *clientStream) handleFrame(f inboundFrame, m any) (done bool, err error)
 			return true, err
 		}
 		if rv.status != nil && rv.status.Code != int32(codes.OK) {
-			err := status.ErrorProto(rv.status)
+			err := s.conn.statusError(rv.status)
 			s.finish(err)
 			return true, err
 		}

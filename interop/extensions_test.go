@@ -155,3 +155,41 @@ func TestReverseCallToReferenceClientRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With WithClientStatusError(grpcstatus.ErrorProto), the errors our client
+// returns are grpc-go's own, so code written against grpc's status package
+// (containerd's errdefs.FromGRPC among it) keeps recognising their codes;
+// our status.Code still understands them.
+func TestClientStatusErrorAsGRPC(t *testing.T) {
+	checkGoroutines(t)
+	srv, err := ref.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.RegisterService(extService, &ref.ServiceDesc{Methods: map[string]ref.Method{
+		"Missing": func(ctx context.Context, unmarshal func(any) error) (any, error) {
+			return nil, grpcstatus.Error(grpccodes.NotFound, "no such container")
+		},
+	}})
+	l, path := listenUnix(t)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background(), l) }()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
+	nc, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ours.NewClient(nc, ours.WithClientStatusError(grpcstatus.ErrorProto))
+	defer c.Close()
+	err = c.Call(testCtx(t, 5*time.Second), extService, "Missing", &emptypb.Empty{}, &emptypb.Empty{})
+	gs, ok := grpcstatus.FromError(err)
+	if !ok || gs.Code() != grpccodes.NotFound || gs.Message() != "no such container" {
+		t.Fatalf("grpc-go sees %v (recognised: %v)", err, ok)
+	}
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("our status.Code: %v", status.Code(err))
+	}
+}
