@@ -78,6 +78,12 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 		if m.unary == nil && m.stream.StreamingClient {
 			// Before admit: Data may follow the request at once.
 			ss.in.init(id, streamRecvLimit, &c.recvBudget)
+			if h.flags&flagRemoteClosed != 0 {
+				// The caller said it sends no data: its handler sees the
+				// end of the stream instead of waiting for Data that
+				// never comes (containerd/ttrpc waits).
+				ss.in.closeWith(id, io.EOF)
+			}
 		}
 		ss.initContext()
 		st = c.admit(ss)

@@ -264,3 +264,27 @@ func assertNoStreams(t *testing.T, c *Client) {
 		t.Errorf("%d streams left in the client's table", n)
 	}
 }
+
+// A client-streaming method opened with the remote-closed flag (the caller
+// announces it sends no data) ends its input at once instead of waiting
+// for Data frames that never come.
+func TestClientStreamingOpenedClosed(t *testing.T) {
+	checkGoroutines(t)
+	c := newEchoServer(t).dial(t)
+	payload, _ := appendMessage(nil, wrapperspb.Int32(7))
+	frame, err := appendRequestFrame(nil, &Request{Service: testService, Method: "Sum", Payload: payload}, flagRemoteClosed, defaultMaxMessageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &clientStream{conn: c.conn, desc: StreamDesc{}, ctx: context.Background()}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.conn.openStream(ctx, s, frame, streamRecvLimit); err != nil {
+		t.Fatal(err)
+	}
+	s.ctx = ctx
+	var sum wrapperspb.Int32Value
+	if err := s.RecvMsg(&sum); err != nil || sum.Value != 7 {
+		t.Fatalf("sum of the request payload alone: %d %v", sum.Value, err)
+	}
+}
