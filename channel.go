@@ -160,12 +160,37 @@ func (fr *frameReader) next() (frameHeader, *[]byte, error) {
 	if h.length == 0 {
 		return h, nil, nil
 	}
-	buf := getBuffer(int(h.length))
-	if _, err := io.ReadFull(fr.br, *buf); err != nil {
-		putBuffer(buf)
+	buf, err := fr.readBody(int(h.length))
+	if err != nil {
 		return h, nil, noEOF(err)
 	}
 	return h, buf, nil
+}
+
+// eagerBodySize is the largest body allocated in full when its header
+// arrives. Larger bodies grow as their bytes come in, so that a peer that
+// announces big frames and sends nothing costs little memory.
+const eagerBodySize = 64 << 10
+
+// readBody reads a body of n bytes into a pooled buffer.
+func (fr *frameReader) readBody(n int) (*[]byte, error) {
+	buf := getBuffer(min(n, eagerBodySize))
+	read := 0
+	for {
+		m, err := io.ReadFull(fr.br, (*buf)[read:])
+		read += m
+		if err != nil {
+			putBuffer(buf)
+			return nil, err
+		}
+		if read == n {
+			return buf, nil
+		}
+		grown := getBuffer(min(n, 4*len(*buf)))
+		copy(*grown, (*buf)[:read])
+		putBuffer(buf)
+		buf = grown
+	}
 }
 
 // noEOF turns a clean EOF in the middle of a frame into ErrUnexpectedEOF:

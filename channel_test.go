@@ -237,3 +237,46 @@ func mustMeasure(t testing.TB, m any) measured {
 	}
 	return mm
 }
+
+// A peer that announces a large frame and sends only part of it makes the
+// reader hold memory in proportion to what arrived, not to the length.
+func TestFrameReaderGrowsLargeBodies(t *testing.T) {
+	const announced = 4 << 20
+	var hdr [frameHeaderLength]byte
+	frameHeader{length: announced, streamID: 1, typ: frameData}.encode(hdr[:])
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fr := newFrameReader(server, defaultMaxMessageSize)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := fr.next()
+		done <- err
+	}()
+	// net.Pipe writes return once the reader has taken the bytes: after
+	// these, the reader holds what it allocated for the body.
+	client.Write(hdr[:])
+	client.Write(make([]byte, 1000)) // then stall
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("%d bytes allocated for a frame of which 1000 bytes arrived", grew)
+	}
+	client.Close()
+	if err := <-done; !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("got %v", err)
+	}
+
+	// Whole large frames still arrive intact.
+	body := bytes.Repeat([]byte("0123456789"), 300_000)
+	frame := make([]byte, frameHeaderLength, frameHeaderLength+len(body))
+	frameHeader{length: uint32(len(body)), streamID: 3, typ: frameData}.encode(frame)
+	frame = append(frame, body...)
+	fr = newFrameReader(bytes.NewReader(frame), defaultMaxMessageSize)
+	h, got, err := fr.next()
+	if err != nil || h.streamID != 3 || !bytes.Equal(*got, body) {
+		t.Fatalf("large frame: %+v %v", h, err)
+	}
+}
