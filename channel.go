@@ -277,6 +277,8 @@ type frameWriter struct {
 	nextStreamID uint32
 
 	writeDeadline time.Time // owned by the flusher
+	// stallTimeout, when set, bounds how long a write may make no progress.
+	stallTimeout time.Duration
 
 	// idle, when non-nil, is closed when the flusher finishes (waitIdle).
 	idle chan struct{}
@@ -444,13 +446,34 @@ func (w *frameWriter) appendPendingLocked(frame []byte) {
 }
 
 func (w *frameWriter) writeWithDeadline(buf []byte, deadline time.Time) (int, error) {
-	if !deadline.Equal(w.writeDeadline) {
-		if err := w.nc.SetWriteDeadline(deadline); err == nil {
-			w.writeDeadline = deadline
+	written := 0
+	for {
+		d, stallBound := deadline, false
+		if w.stallTimeout > 0 {
+			if stall := time.Now().Add(w.stallTimeout); d.IsZero() || stall.Before(d) {
+				d, stallBound = stall, true
+			}
 		}
+		if !d.Equal(w.writeDeadline) {
+			if err := w.nc.SetWriteDeadline(d); err == nil {
+				w.writeDeadline = d
+			}
+		}
+		n, err := w.nc.Write(buf[written:])
+		written += n
+		if err == nil || !stallBound || !isTimeout(err) {
+			return written, err
+		}
+		if n == 0 {
+			return written, errWriteStalled
+		}
+		// The peer reads, slowly: keep going with a fresh stall bound.
 	}
-	return w.nc.Write(buf)
 }
+
+// errWriteStalled breaks a connection whose peer took nothing for a whole
+// stall timeout: it has stopped reading.
+var errWriteStalled = errors.New("ttrpc: peer stopped reading (write stalled)")
 
 // flushFailed handles a failed write whose unwritten part is rest;
 // ownUnwritten says rest is the whole of the caller's own frame. A deadline

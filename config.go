@@ -19,6 +19,7 @@ type serverConfig struct {
 	handshakeTimeout   time.Duration
 	logger             *slog.Logger
 	peerClientOpts     []ClientOpts
+	writeStallTimeout  time.Duration
 }
 
 // Defaults that keep a server reachable by untrusted peers safe.
@@ -28,15 +29,19 @@ const (
 	// defaultHandshakeTimeout bounds how long a peer may take to pass the
 	// handshake.
 	defaultHandshakeTimeout = 10 * time.Second
+	// defaultWriteStallTimeout is how long a server waits for a peer that
+	// takes none of the bytes it is sent before closing its connection.
+	defaultWriteStallTimeout = time.Minute
 )
 
 func defaultServerConfig() serverConfig {
 	return serverConfig{
-		handshaker:       handshakerFunc(noopHandshake),
-		maxMessageSize:   defaultMaxMessageSize,
-		maxStreams:       defaultMaxStreams,
-		handshakeTimeout: defaultHandshakeTimeout,
-		logger:           discardLogger,
+		handshaker:        handshakerFunc(noopHandshake),
+		maxMessageSize:    defaultMaxMessageSize,
+		maxStreams:        defaultMaxStreams,
+		handshakeTimeout:  defaultHandshakeTimeout,
+		writeStallTimeout: defaultWriteStallTimeout,
+		logger:            discardLogger,
 	}
 }
 
@@ -134,6 +139,21 @@ func WithServerHandshakeTimeout(d time.Duration) ServerOpt {
 			return errors.New("ttrpc: handshake timeout must not be negative")
 		}
 		c.handshakeTimeout = d
+		return nil
+	}
+}
+
+// WithServerWriteStallTimeout closes a connection when a write to it makes
+// no progress for d (default one minute; 0 disables): its peer has stopped
+// reading, and the handlers and answers waiting for it are released. A
+// write that progresses, however slowly, is not affected; a caller's
+// earlier deadline still ends its own write first.
+func WithServerWriteStallTimeout(d time.Duration) ServerOpt {
+	return func(c *serverConfig) error {
+		if d < 0 {
+			return errors.New("ttrpc: write stall timeout must not be negative")
+		}
+		c.writeStallTimeout = d
 		return nil
 	}
 }

@@ -85,6 +85,9 @@ type connConfig struct {
 	peerClientOpts []ClientOpts
 	// maxStreams bounds concurrently served peer streams (0: no bound).
 	maxStreams int
+	// writeStallTimeout closes the connection when a write makes no
+	// progress for that long (0: never).
+	writeStallTimeout time.Duration
 }
 
 func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *conn {
@@ -105,6 +108,7 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 	c.recvBudget.limit = recvBudgetLimit(cfg.maxMessageSize)
 	c.fw = newFrameWriter(nc, first)
 	c.fw.broken = func(err error) { go c.close(normaliseConnError(err)) }
+	c.fw.stallTimeout = cfg.writeStallTimeout
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, connKey{}, c))
 	return c
 }

@@ -45,9 +45,10 @@ func NewServer(opts ...ServerOpt) (*Server, error) {
 			unary:  chainUnaryServer(s.config.unaryInterceptors),
 			stream: chainStreamServer(s.config.streamInterceptors),
 		},
-		onClose:        s.connClosed,
-		maxStreams:     s.config.maxStreams,
-		peerClientOpts: s.config.peerClientOpts,
+		onClose:           s.connClosed,
+		maxStreams:        s.config.maxStreams,
+		peerClientOpts:    s.config.peerClientOpts,
+		writeStallTimeout: s.config.writeStallTimeout,
 	}
 	return s, nil
 }
