@@ -16,8 +16,10 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 GO ?= go
-# A read-only module graph: a test run must never rewrite go.mod/go.sum.
-GOFLAGS ?= -mod=readonly
+# A read-only module graph: a test run must never rewrite go.mod/go.sum,
+# even where the environment's GOFLAGS says -mod=mod. Other flags from the
+# environment (CI sets -buildvcs=false, for one) are kept.
+override GOFLAGS := $(strip $(filter-out -mod=%,$(GOFLAGS)) -mod=readonly)
 export GOFLAGS
 
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
