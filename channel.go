@@ -341,13 +341,19 @@ func (w *frameWriter) queue(frame []byte, deadline time.Time, done <-chan struct
 	if err := w.lockWithRoom(len(frame), deadline, done); err != nil {
 		return err
 	}
+	w.queueLocked(frame)
+	w.mu.Unlock()
+	return nil
+}
+
+// queueLocked appends frame to pending and makes sure a flusher runs.
+// Called with mu held.
+func (w *frameWriter) queueLocked(frame []byte) {
 	w.appendPendingLocked(frame)
 	if !w.flushing {
 		w.flushing = true
 		go w.flushBackground()
 	}
-	w.mu.Unlock()
-	return nil
 }
 
 // lockWithRoom locks mu once pending has room for n more bytes (or is
@@ -574,11 +580,7 @@ func (w *frameWriter) writeAsync(frame []byte) bool {
 	if len(w.pending)+len(frame) > asyncQueueLimit {
 		return false
 	}
-	w.appendPendingLocked(frame)
-	if !w.flushing {
-		w.flushing = true
-		go w.flushBackground()
-	}
+	w.queueLocked(frame)
 	return true
 }
 

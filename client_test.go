@@ -238,21 +238,34 @@ func TestOversizedResponseKeepsConnection(t *testing.T) {
 	}
 }
 
-// A server with a larger limit sends what a default client refuses: the
-// client answers the call with ResourceExhausted and keeps the connection.
+// A server with a larger limit sends a result a default client refuses:
+// the client discards the frame, fails that call with ResourceExhausted
+// and keeps the connection. A client whose limit matches gets the result.
 func TestOversizedReceiveOnClient(t *testing.T) {
 	checkGoroutines(t)
-	ts := newEchoServer(t, WithServerWireMessageLimit(8<<20))
-	small := ts.dial(t)
-	big := ts.dial(t, WithClientWireMessageLimit(8<<20))
-	_ = big
-	err := small.Call(context.Background(), testService, "Echo", wrapperspb.Bytes(make([]byte, 5<<20)), &wrapperspb.BytesValue{})
-	if status.Code(err) != codes.ResourceExhausted {
-		t.Fatalf("got %v, want ResourceExhausted (request over the client's own limit)", err)
+	srv, err := NewServer(WithServerWireMessageLimit(8 << 20))
+	if err != nil {
+		t.Fatal(err)
 	}
+	srv.Register("big", map[string]Method{
+		"Big": func(context.Context, func(any) error) (any, error) {
+			return wrapperspb.Bytes(make([]byte, 5<<20)), nil
+		},
+	})
+	srv.RegisterService(testService, echoService())
+	ts := startServer(t, srv)
+	small := ts.dial(t)
+	err = small.Call(context.Background(), "big", "Big", &emptypb.Empty{}, &wrapperspb.BytesValue{})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("oversized result: %v, want ResourceExhausted", err)
+	}
+	if err := small.Call(context.Background(), testService, "Echo", wrapperspb.Bytes([]byte("x")), &wrapperspb.BytesValue{}); err != nil {
+		t.Fatalf("connection did not survive the oversized result: %v", err)
+	}
+	big := ts.dial(t, WithClientWireMessageLimit(8<<20))
 	var out wrapperspb.BytesValue
-	if err := big.Call(context.Background(), testService, "Echo", wrapperspb.Bytes(make([]byte, 5<<20)), &out); err != nil || len(out.Value) != 5<<20 {
-		t.Fatalf("large call with raised limits: %v, %d bytes", err, len(out.Value))
+	if err := big.Call(context.Background(), "big", "Big", &emptypb.Empty{}, &out); err != nil || len(out.Value) != 5<<20 {
+		t.Fatalf("large result with a raised limit: %v, %d bytes", err, len(out.Value))
 	}
 }
 
