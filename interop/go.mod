@@ -7,6 +7,7 @@ require (
 	github.com/containerd/log v0.1.0
 	github.com/containerd/ttrpc v1.2.10
 	github.com/ttrpc-go/ttrpc v0.0.0-00010101000000-000000000000
+	github.com/ttrpc-go/ttrpc/grpcstatus v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.81.1
 	google.golang.org/protobuf v1.36.11
 )
@@ -22,3 +23,5 @@ require (
 )
 
 replace github.com/ttrpc-go/ttrpc => ../
+
+replace github.com/ttrpc-go/ttrpc/grpcstatus => ../grpcstatus

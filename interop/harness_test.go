@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	_ "github.com/ttrpc-go/ttrpc/grpcstatus"
 	"io"
 	"net"
 	"os"

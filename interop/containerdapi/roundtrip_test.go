@@ -20,6 +20,7 @@ import (
 	ctrdttrpc "github.com/containerd/ttrpc"
 	"github.com/ttrpc-go/ttrpc"
 	"github.com/ttrpc-go/ttrpc/codes"
+	_ "github.com/ttrpc-go/ttrpc/grpcstatus"
 	task "github.com/ttrpc-go/ttrpc/interop/containerdapi/runtime/task/v3"
 	content "github.com/ttrpc-go/ttrpc/interop/containerdapi/services/content/v1"
 	events "github.com/ttrpc-go/ttrpc/interop/containerdapi/services/events/v1"
