@@ -2,6 +2,7 @@ package ttrpc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -55,13 +56,12 @@ func readGolden(t *testing.T, name string) []byte {
 func TestGoldenFrames(t *testing.T) {
 	hi := wrapperspb.String("hi")
 	hiBytes, _ := appendMessage(nil, hi)
-	c := &conn{cfg: &connConfig{maxMessageSize: defaultMaxMessageSize}}
 	withID := func(id uint32) func([]byte, error) []byte {
 		return func(b []byte, err error) []byte {
 			if err != nil {
 				t.Fatal(err)
 			}
-			binaryPutStreamID(b, id)
+			binary.BigEndian.PutUint32(b[4:8], id)
 			return b
 		}
 	}
@@ -83,11 +83,11 @@ func TestGoldenFrames(t *testing.T) {
 		}, 0, defaultMaxMessageSize))},
 		{"server_stream_request.bin", withID(3)(appendRequestFrame(nil, &Request{Service: "svc", Method: "ServerStream", Payload: hiBytes}, flagRemoteClosed, defaultMaxMessageSize))},
 		{"client_stream_request.bin", withID(5)(appendRequestFrame(nil, &Request{Service: "svc", Method: "ClientStream"}, flagRemoteOpen, defaultMaxMessageSize))},
-		{"response_ok.bin", must(c.appendPayloadResponseFrame(nil, 1, mustMeasure(t, hi)))},
+		{"response_ok.bin", must(appendPayloadResponseFrame(nil, 1, mustMeasure(t, hi), defaultMaxMessageSize))},
 		{"response_unimplemented.bin", must(appendResponseFrame(nil, 1, &spb.Status{Code: 12, Message: "service svc"}, nil))},
 		{"response_resource_exhausted.bin", must(appendResponseFrame(nil, 1, statusProto(newOversizedMessageErr(4<<20+1, 4<<20)), nil))},
-		{"data.bin", must(c.appendDataFrame(nil, 3, 0, mustMeasure(t, hi)))},
-		{"data_empty.bin", must(c.appendDataFrame(nil, 3, 0, mustMeasure(t, &emptypb.Empty{})))},
+		{"data.bin", must(appendDataFrame(nil, 3, 0, mustMeasure(t, hi), defaultMaxMessageSize))},
+		{"data_empty.bin", must(appendDataFrame(nil, 3, 0, mustMeasure(t, &emptypb.Empty{}), defaultMaxMessageSize))},
 		{"data_close.bin", finishFrame(closeFrame, 0, 3, frameData, flagRemoteClosed|flagNoData)},
 	} {
 		if want := readGolden(t, tc.file); !bytes.Equal(tc.frame, want) {

@@ -36,6 +36,12 @@ type Client struct {
 
 	// statusError builds the errors calls return for a failed status.
 	statusError func(*spb.Status) error
+
+	// peer marks the Client a server's PeerClient created.
+	peer bool
+
+	budget            int64 // 0: the default
+	writeStallTimeout time.Duration
 }
 
 // ClientOpts configures a Client in NewClient.
@@ -124,44 +130,72 @@ var discardLogger = slog.New(slog.DiscardHandler)
 
 // NewClient starts a client on conn, which it owns from now on: Close
 // closes it. The client opens odd stream ids, as the dialling side of a
-// ttrpc connection does.
+// ttrpc connection does. An option of WithClientServerOpts that fails
+// makes it panic, as that is a programming error.
 func NewClient(nc net.Conn, opts ...ClientOpts) *Client {
-	c := newClientConfig(opts)
+	c := newClientConfig(opts, discardLogger)
 	serving := defaultServerConfig()
+	serving.logger = nil // unset: handler events go to the client's logger
 	for _, o := range c.serverOpts {
 		if err := o(&serving); err != nil {
 			panic("ttrpc: WithClientServerOpts: " + err.Error())
 		}
 	}
-	cfg := &connConfig{
-		maxMessageSize: c.maxMessageSize,
-		logger:         c.logger,
-		services:       &c.services,
-		serving: &servingConfig{
-			unary:  chainUnaryServer(serving.unaryInterceptors),
-			stream: chainStreamServer(serving.streamInterceptors),
-		},
-		maxStreams: serving.maxStreams,
+	if serving.logger == nil {
+		serving.logger = c.logger
 	}
+	cfg := serving.connConfig(&c.services)
+	cfg.maxMessageSize = c.maxMessageSize
+	cfg.connBudget = c.connBudget(c.maxMessageSize)
+	cfg.writeStallTimeout = c.writeStallTimeout
+	cfg.connLogger = c.logger
 	c.conn = newConn(nc, cfg, true, context.Background())
 	c.conn.client = c
 	c.conn.start()
 	return c
 }
 
-// newClientConfig returns a Client with defaults and opts applied, not yet
-// bound to a connection.
-func newClientConfig(opts []ClientOpts) *Client {
+// newClientConfig returns a Client with defaults (logger being the
+// default logger) and opts applied, not yet bound to a connection.
+func newClientConfig(opts []ClientOpts, logger *slog.Logger) *Client {
 	c := &Client{
-		maxMessageSize: defaultMaxMessageSize,
-		logger:         discardLogger,
-		userCloseDone:  make(chan struct{}),
-		statusError:    status.ErrorProto,
+		maxMessageSize:    defaultMaxMessageSize,
+		logger:            logger,
+		userCloseDone:     make(chan struct{}),
+		statusError:       status.ErrorProto,
+		writeStallTimeout: defaultWriteStallTimeout,
 	}
 	for _, o := range opts {
 		o(c)
 	}
 	return c
+}
+
+// connBudget is the connection budget the client was configured with, or
+// the default for the message limit.
+func (c *Client) connBudget(maxMessageSize int) int64 {
+	if c.budget > 0 {
+		return max(c.budget, minConnBudget(maxMessageSize))
+	}
+	return defaultConnBudget(maxMessageSize)
+}
+
+// WithClientConnectionBudget sets how many bytes the connection may hold
+// for its peer: stream messages not yet received and answers to the
+// peer's calls not yet written (default four times the message limit, 16
+// MiB). Past it the client stops reading from the connection until they
+// drain (PROTOCOL.md, "Backpressure"). It is raised to one message of the
+// largest size if set lower.
+func WithClientConnectionBudget(bytes int) ClientOpts {
+	return func(c *Client) { c.budget = int64(bytes) }
+}
+
+// WithClientWriteStallTimeout closes the connection when a write to it
+// makes no progress for d (default one minute; 0 disables): the server
+// has stopped reading, and the calls waiting for it are released with
+// ErrClosed.
+func WithClientWriteStallTimeout(d time.Duration) ClientOpts {
+	return func(c *Client) { c.writeStallTimeout = max(d, 0) }
 }
 
 func (c *Client) runOnClose() {
@@ -221,7 +255,7 @@ func (c *Client) Call(ctx context.Context, service, method string, req, resp any
 		if err != nil {
 			return err
 		}
-		return c.finishCall(&e.resp, resp)
+		return callError(ctx, c.finishCall(&e.resp, resp))
 	}
 	creq := &Request{Service: service, Method: method, Payload: payload}
 	setCallContext(ctx, creq)
@@ -230,7 +264,7 @@ func (c *Client) Call(ctx context.Context, service, method string, req, resp any
 	if err := c.unaryInterceptor(ctx, creq, &cresp, info, c.invoke); err != nil {
 		return err
 	}
-	return c.finishCall(&cresp, resp)
+	return callError(ctx, c.finishCall(&cresp, resp))
 }
 
 // envelopes are a unary call's Request and Response, pooled.
@@ -259,6 +293,23 @@ func (c *Client) finishCall(cresp *Response, resp any) error {
 	return nil
 }
 
+// callError makes the error of a call whose context ended the context's
+// own error, however the call learnt of it (its own deadline, or the
+// handler's DeadlineExceeded status racing it), as containerd/ttrpc
+// returns it; callers compare its text.
+func callError(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		switch status.Code(err) {
+		case codes.DeadlineExceeded, codes.Canceled:
+			return cerr
+		}
+	}
+	return err
+}
+
 // setCallContext copies the caller's metadata and deadline into r.
 func setCallContext(ctx context.Context, r *Request) {
 	if md, ok := GetMetadata(ctx); ok {
@@ -284,18 +335,9 @@ func (c *Client) invoke(ctx context.Context, req *Request, resp *Response) error
 // success resp.Payload aliases the returned body, which the caller
 // releases with putBuffer once it has decoded the payload.
 func (c *Client) roundTrip(ctx context.Context, req *Request, resp *Response) (*[]byte, error) {
-	fbuf := frameBuffer(requestSize(req))
-	frame, err := appendRequestFrame((*fbuf)[:0], req, 0, c.maxMessageSize)
-	*fbuf = frame
-	if err != nil {
-		putBuffer(fbuf)
-		return nil, err
-	}
 	s := getClientStream(c.conn)
 	defer putClientStream(s)
-	err = c.conn.openStream(ctx, s, frame, 1)
-	putBuffer(fbuf)
-	if err != nil {
+	if err := c.conn.openStream(ctx, s, req, 0, 1, c.maxMessageSize); err != nil {
 		return nil, err
 	}
 	f, err := s.in.pop(ctx)
@@ -303,6 +345,7 @@ func (c *Client) roundTrip(ctx context.Context, req *Request, resp *Response) (*
 	if err != nil {
 		if ctx.Err() != nil {
 			c.conn.sendCancel(s.id)
+			return nil, ctx.Err()
 		}
 		return nil, err
 	}
@@ -311,11 +354,9 @@ func (c *Client) roundTrip(ctx context.Context, req *Request, resp *Response) (*
 		return nil, fmt.Errorf("unexpected %q message received: %w", f.header.typ.String(), ErrProtocol)
 	}
 	var rv responseView
-	if f.body != nil {
-		if err := decodeResponse(*f.body, &rv); err != nil {
-			putBuffer(f.body)
-			return nil, status.Errorf(codes.Internal, "ttrpc: decode response: %v", err)
-		}
+	if err := decodeResponse(bodyBytes(f.body), &rv); err != nil {
+		putBuffer(f.body)
+		return nil, status.Errorf(codes.Internal, "ttrpc: decode response: %v", err)
 	}
 	resp.Status, resp.Payload = rv.status, rv.payload
 	return f.body, nil

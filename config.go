@@ -1,6 +1,7 @@
 package ttrpc
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -20,6 +21,68 @@ type serverConfig struct {
 	logger             *slog.Logger
 	peerClientOpts     []ClientOpts
 	writeStallTimeout  time.Duration
+	connBudget         int64 // 0: the default for the message limit
+	onPeerServing      func(context.Context, *Client)
+}
+
+// connConfig is what a connection needs from its side, Client or Server:
+// one structure that both option sets fill (see serverConfig.connConfig
+// and NewClient), so that an option means the same on either side.
+type connConfig struct {
+	maxMessageSize int
+	// connBudget bounds the bytes the connection holds for its peer
+	// (budget.go).
+	connBudget int64
+	// logger receives handler events (panics); connLogger connection
+	// events. They differ on a client whose serving side has a logger of
+	// its own (WithClientServerOpts(WithServerLogger(l))).
+	logger     *slog.Logger
+	connLogger *slog.Logger
+	// services is what this side serves (possibly nothing yet).
+	services *serviceSet
+	serving  *servingConfig
+	// onClose runs once, after every stream was failed.
+	onClose func(c *conn)
+	// peerClientOpts configure the Client created for PeerClient.
+	peerClientOpts []ClientOpts
+	// maxStreams bounds concurrently running handlers (0: no bound);
+	// requests beyond it wait their turn.
+	maxStreams int
+	// writeStallTimeout closes the connection when a write makes no
+	// progress for that long (0: never).
+	writeStallTimeout time.Duration
+	// onPeerServing is called when the dialler announces that it serves.
+	onPeerServing func(context.Context, *Client)
+}
+
+// writeBudget is the room for outgoing bytes: 1 MiB, or a quarter of a
+// smaller connection budget. A frame larger than that is still sent, on
+// its own.
+func (cfg *connConfig) writeBudget() int64 {
+	return min(cfg.connBudget/4, 1<<20)
+}
+
+// connConfig builds the connection configuration of a serving side.
+func (c *serverConfig) connConfig(services *serviceSet) *connConfig {
+	budget := defaultConnBudget(c.maxMessageSize)
+	if c.connBudget > 0 {
+		budget = max(c.connBudget, minConnBudget(c.maxMessageSize))
+	}
+	return &connConfig{
+		maxMessageSize: c.maxMessageSize,
+		connBudget:     budget,
+		logger:         c.logger,
+		connLogger:     c.logger,
+		services:       services,
+		serving: &servingConfig{
+			unary:  chainUnaryServer(c.unaryInterceptors),
+			stream: chainStreamServer(c.streamInterceptors),
+		},
+		maxStreams:        c.maxStreams,
+		peerClientOpts:    c.peerClientOpts,
+		writeStallTimeout: c.writeStallTimeout,
+		onPeerServing:     c.onPeerServing,
+	}
 }
 
 // Defaults that keep a server reachable by untrusted peers safe.
@@ -117,9 +180,10 @@ func WithServerWireMessageLimit(limit int) ServerOpt {
 	}
 }
 
-// WithServerMaxConcurrentStreams bounds the calls and streams one
-// connection may have running (default 1024; 0 removes the bound). Calls
-// over it are refused with ResourceExhausted.
+// WithServerMaxConcurrentStreams bounds the handlers one connection may
+// have running (default 1024; 0 removes the bound). Requests beyond it are
+// not refused: they wait, in arrival order, for a running handler to end,
+// within the connection budget (WithServerConnectionBudget).
 func WithServerMaxConcurrentStreams(n int) ServerOpt {
 	return func(c *serverConfig) error {
 		if n < 0 {
@@ -166,6 +230,35 @@ func WithServerLogger(l *slog.Logger) ServerOpt {
 			return errors.New("ttrpc: nil logger")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithServerConnectionBudget sets how many bytes one connection may hold
+// for its peer: requests waiting or being handled, stream messages not yet
+// received, answers not yet written (default four times the message
+// limit, 16 MiB). Past it the server stops reading from that connection
+// until they drain (PROTOCOL.md, "Backpressure"), so a connection holds at
+// most the budget plus two messages. A budget below one message of the
+// largest size is raised to that; one that is not positive is an error.
+func WithServerConnectionBudget(bytes int) ServerOpt {
+	return func(c *serverConfig) error {
+		if bytes <= 0 {
+			return errors.New("ttrpc: connection budget must be positive")
+		}
+		c.connBudget = int64(bytes)
+		return nil
+	}
+}
+
+// WithServerOnPeerServing sets a function called, in a goroutine of its
+// own, when the client of a connection announces that it serves calls
+// (Client.RegisterService): peer calls that client from then on. ctx is
+// the connection's context (HandshakeResult works on it); it is cancelled
+// when the connection ends, and peer.Done is closed then too.
+func WithServerOnPeerServing(f func(ctx context.Context, peer *Client)) ServerOpt {
+	return func(c *serverConfig) error {
+		c.onPeerServing = f
 		return nil
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,23 +17,34 @@ import (
 	"github.com/ttrpc-go/ttrpc/status"
 )
 
-// conn is the engine under both Client and Server. One reader goroutine
+// conn is the engine under both Client and Server: one connection, its
+// life cycle and its stream tables. One reader goroutine (readloop.go)
 // reads every frame and routes it either to a stream this side opened (a
 // call) or to the serving side, which runs a handler per stream the peer
-// opens. The dialling side opens odd stream ids and the accepting side
-// even ones; nothing else depends on who dialled, so either side can call
-// and serve.
+// opens (worker.go). The dialling side opens odd stream ids and the
+// accepting side even ones; nothing else depends on who dialled, so either
+// side can call and serve.
+//
+// This file is the only one that takes conn.mu. Lock order: conn.mu may be
+// taken while frameWriter.mu is held (the writer assigns stream ids under
+// its lock and registers the call under conn.mu); conn.mu is never held
+// while taking frameWriter.mu, connBudget.mu or an inbox's lock, and never
+// across I/O.
 type conn struct {
-	nc  net.Conn
-	cfg *connConfig
-	fr  *frameReader
-	fw  *frameWriter
+	nc     net.Conn
+	cfg    *connConfig
+	fr     *frameReader
+	fw     *frameWriter
+	budget connBudget
 
 	// localParity is the low bit of the ids this side opens.
 	localParity uint32
 	// peerServes says the peer accepts requests: always for the dialler's
 	// peer; for the acceptor's, once the dialler said so in a Hello frame.
 	peerServes atomic.Bool
+	// peerServing is closed when peerServes becomes true.
+	peerServing     chan struct{}
+	peerServingOnce sync.Once
 	// helloSent makes the dialler announce its services once.
 	helloSent atomic.Bool
 
@@ -47,12 +56,17 @@ type conn struct {
 	mu sync.Mutex
 	// calls are the streams this side opened and still waits on.
 	calls map[uint32]*clientStream
-	// served are the streams the peer opened whose handlers still run.
+	// served are the streams the peer opened whose handlers wait or run.
 	served map[uint32]*serverStream
+	// running counts the handlers of served that hold a handler slot;
+	// waiting holds the others, in arrival order (backpressure, not
+	// refusal, beyond maxStreams).
+	running int
+	waiting []*serverStream
 	// lastPeerID is the highest id the peer opened; ids must increase.
 	lastPeerID uint32
-	// draining refuses new peer streams and closes the connection when the
-	// last one ends (graceful shutdown).
+	// draining closes the connection when it next has nothing in flight
+	// (graceful shutdown); requests still arriving meanwhile are served.
 	draining bool
 	// err is why the connection ended; non-nil once it has.
 	err error
@@ -62,52 +76,31 @@ type conn struct {
 
 	done chan struct{} // closed once the connection is closed and cleaned up
 
-	// recvBudget bounds unread message bytes queued across the streams the
-	// peer opened (a peer could otherwise make the connection hold
-	// streams x 64 messages); a stream over it fails with ResourceExhausted.
-	recvBudget recvBudget
-
-	// work hands requests to handler goroutines waiting for one (worker.go).
+	// work hands requests to handler goroutines waiting for one.
 	work        chan *serverStream
 	idleWorkers atomic.Int32
 }
 
-// connConfig is what a connection needs from its Client or Server.
-type connConfig struct {
-	maxMessageSize int
-	logger         *slog.Logger
-	// services is nil when this side serves nothing.
-	services *serviceSet
-	serving  *servingConfig
-	// onClose runs once, after every stream was failed.
-	onClose func(c *conn)
-	// peerClientOpts configure the Client created for PeerClient.
-	peerClientOpts []ClientOpts
-	// maxStreams bounds concurrently served peer streams (0: no bound).
-	maxStreams int
-	// writeStallTimeout closes the connection when a write makes no
-	// progress for that long (0: never).
-	writeStallTimeout time.Duration
-}
-
 func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *conn {
 	c := &conn{
-		nc:     nc,
-		cfg:    cfg,
-		fr:     newFrameReader(nc, cfg.maxMessageSize),
-		calls:  make(map[uint32]*clientStream),
-		served: make(map[uint32]*serverStream),
-		done:   make(chan struct{}),
-		work:   make(chan *serverStream),
+		nc:          nc,
+		cfg:         cfg,
+		fr:          newFrameReader(nc, cfg.maxMessageSize),
+		calls:       make(map[uint32]*clientStream),
+		served:      make(map[uint32]*serverStream),
+		done:        make(chan struct{}),
+		work:        make(chan *serverStream),
+		peerServing: make(chan struct{}),
 	}
+	c.budget.limit = cfg.connBudget
 	first := uint32(2)
 	if dialer {
 		c.localParity, first = 1, 1
-		c.peerServes.Store(true)
+		c.setPeerServes()
 	}
-	c.recvBudget.limit = recvBudgetLimit(cfg.maxMessageSize)
-	c.fw = newFrameWriter(nc, first)
+	c.fw = newFrameWriter(nc, first, cfg.writeBudget())
 	c.fw.broken = func(err error) { go c.close(normaliseConnError(err)) }
+	c.fw.released = c.budget.kick
 	c.fw.stallTimeout = cfg.writeStallTimeout
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, connKey{}, c))
 	return c
@@ -121,137 +114,182 @@ func (c *conn) run() {
 	c.close(normaliseConnError(err))
 }
 
-func (c *conn) readLoop() error {
-	for {
-		h, body, err := c.fr.next()
-		if err != nil {
-			var oe *oversizeError
-			if errors.As(err, &oe) {
-				c.oversized(oe)
-				continue
-			}
-			return err
-		}
-		c.route(h, body)
-	}
+func (c *conn) setPeerServes() {
+	c.peerServes.Store(true)
+	c.peerServingOnce.Do(func() { close(c.peerServing) })
 }
 
-// route hands a frame to the stream it belongs to. Frames on ids this side
-// opens (other than requests) answer our calls; everything else is for the
-// serving side.
-func (c *conn) route(h frameHeader, body *[]byte) {
-	ours := h.streamID&1 == c.localParity
-	switch {
-	case ours && (h.typ == frameResponse || h.typ == frameData):
-		c.deliverToCall(h, body)
-		return
-	case h.typ == frameHello && c.localParity == 0:
-		putBuffer(body)
-		c.peerServes.Store(h.flags&flagHelloServes != 0)
-		return
-	}
-	if c.cfg.services == nil {
-		c.cfg.logger.Debug("ttrpc: dropping frame for a side that serves nothing",
-			"stream", h.streamID, "type", h.typ.String())
-		putBuffer(body)
-		return
-	}
-	c.serveFrame(h, body)
-}
-
-func (c *conn) deliverToCall(h frameHeader, body *[]byte) {
+// lookupCall returns the call this side opened on id, or nil.
+func (c *conn) lookupCall(id uint32) *clientStream {
 	c.mu.Lock()
-	s := c.calls[h.streamID]
-	c.mu.Unlock()
-	if s == nil {
-		putBuffer(body)
-		if c.refuseEvenID(h.streamID) {
-			return
-		}
-		c.cfg.logger.Debug("ttrpc: received message on inactive stream", "stream", h.streamID, "type", h.typ.String())
-		return
-	}
-	s.in.push(h.streamID, inboundFrame{header: h, body: body}, c.done)
+	defer c.mu.Unlock()
+	return c.calls[id]
 }
 
-// refuseEvenID answers a frame on an even id that a serving side received
-// with InvalidArgument (PROTOCOL.md, "Stream identifiers"): a server opens
-// no streams, so such a frame is a client's mistake, and a client that
-// gets no answer to it could wait forever. It reports whether it answered.
-func (c *conn) refuseEvenID(id uint32) bool {
-	if c.cfg.services == nil || c.localParity != 0 {
+// lookupServed returns the peer stream on id whose handler waits or runs.
+func (c *conn) lookupServed(id uint32) *serverStream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.served[id]
+}
+
+// hasCalls reports whether this side waits on calls of its own; the reader
+// must then not stop reading for the peer's requests (PROTOCOL.md,
+// "Backpressure"), or the answers to those calls could never arrive.
+func (c *conn) hasCalls() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.calls) > 0
+}
+
+// acceptPeerID checks that a request's id is above every id the peer
+// opened before, and records it.
+func (c *conn) acceptPeerID(id uint32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id <= c.lastPeerID {
 		return false
 	}
-	c.replyStatus(id, statusProtof(codes.InvalidArgument, "StreamID must be odd for client initiated streams"))
+	c.lastPeerID = id
 	return true
 }
 
-// oversized handles a frame whose body was discarded for its size: the
-// stream it belonged to gets a ResourceExhausted status, the connection
-// lives on.
-func (c *conn) oversized(oe *oversizeError) {
-	h := oe.header
-	c.cfg.logger.Debug("ttrpc: discarded oversized frame", "stream", h.streamID, "length", h.length)
-	st := statusProto(newOversizedMessageErr(int(h.length), oe.limit))
-	if h.streamID&1 == c.localParity && h.typ != frameRequest {
-		c.mu.Lock()
-		s := c.calls[h.streamID]
-		c.mu.Unlock()
-		if s != nil {
-			s.in.closeWith(h.streamID, c.statusError(st))
-			return
-		}
-		if c.cfg.services != nil && c.localParity == 0 {
-			// The size check comes first, as in containerd/ttrpc.
-			c.replyStatus(h.streamID, st)
-		}
-		return
+// registerCall records s as the call on id; it runs under the writer's
+// lock, before the Request frame can reach the wire.
+func (c *conn) registerCall(s *clientStream, id uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return ErrClosed
 	}
-	if c.cfg.services == nil {
-		return
-	}
-	if h.typ == frameData {
-		c.mu.Lock()
-		ss := c.served[h.streamID]
-		c.mu.Unlock()
-		if ss != nil {
-			ss.in.closeWith(h.streamID, status.ErrorProto(st))
-			return
-		}
-	}
-	c.replyStatus(h.streamID, st)
+	s.id = id
+	c.calls[id] = s
+	return nil
 }
 
-// replyStatus answers a peer stream with a status from the reader goroutine.
-// It must not block the reader, so it never waits for the socket.
-func (c *conn) replyStatus(id uint32, st *spb.Status) {
-	buf := getBuffer(0)
-	frame, err := appendResponseFrame((*buf)[:0], id, st, nil)
-	queued := err != nil || c.fw.writeAsync(frame)
-	*buf = frame
-	putBuffer(buf)
-	if !queued {
-		// Dropping the reply would leave the peer's call waiting forever;
-		// a peer this far behind is better told by closing the connection.
-		c.cfg.logger.Warn("ttrpc: closing a connection whose peer does not read its answers", "stream", id)
-		c.close(errPeerNotReading)
+// forget removes a stream this side opened; late frames for it are dropped.
+func (c *conn) forget(s *clientStream) {
+	c.mu.Lock()
+	if c.calls[s.id] == s {
+		delete(c.calls, s.id)
+	}
+	idle := c.idleLocked()
+	c.mu.Unlock()
+	if idle {
+		c.closeDrained(drainGrace)
 	}
 }
 
-// errPeerNotReading ends a connection whose peer left too much unread.
-var errPeerNotReading = fmt.Errorf("%w: the peer does not read its answers", ErrClosed)
+// admit registers a peer stream and reports whether its handler may start
+// now; otherwise it waits in line until a running handler ends. It fails
+// when the connection is gone.
+func (c *conn) admit(ss *serverStream) (start bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return false, c.err
+	}
+	c.served[ss.id] = ss
+	if c.cfg.maxStreams > 0 && c.running >= c.cfg.maxStreams {
+		c.waiting = append(c.waiting, ss)
+		return false, nil
+	}
+	c.running++
+	return true, nil
+}
+
+// finishServed removes a peer stream whose handler ended (or that was
+// cancelled before it ran) and returns the waiting stream that takes its
+// handler slot, if any.
+func (c *conn) finishServed(ss *serverStream, heldSlot bool) *serverStream {
+	c.mu.Lock()
+	if c.served[ss.id] == ss {
+		delete(c.served, ss.id)
+	}
+	var next *serverStream
+	if heldSlot {
+		c.running--
+		if len(c.waiting) > 0 && c.err == nil {
+			next = c.waiting[0]
+			c.waiting[0] = nil
+			c.waiting = c.waiting[1:]
+			c.running++
+		}
+	}
+	idle := c.idleLocked()
+	c.mu.Unlock()
+	if idle {
+		c.closeDrained(drainGrace)
+	}
+	return next
+}
+
+// dequeue removes a waiting stream that will never run (its caller
+// cancelled it); it reports whether it was still waiting.
+func (c *conn) dequeue(ss *serverStream) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, w := range c.waiting {
+		if w == ss {
+			c.waiting = append(c.waiting[:i], c.waiting[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// fullestInbox returns the inbox holding the most unread bytes on this
+// connection (nil when none holds any) and the id it serves.
+func (c *conn) fullestInbox() (*inbox, uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best *inbox
+	var bestID uint32
+	var most int64
+	for id, s := range c.calls {
+		if n := s.in.unread(); n > most {
+			best, bestID, most = &s.in, id, n
+		}
+	}
+	for id, ss := range c.served {
+		if n := ss.in.unread(); n > most {
+			best, bestID, most = &ss.in, id, n
+		}
+	}
+	return best, bestID
+}
+
+// peerClient returns the Client that calls over c, creating it on the
+// accepting side the first time it is asked for.
+func (c *conn) peerClient() *Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client == nil {
+		cl := newPeerClient(c)
+		c.client = cl
+		if c.err != nil {
+			go cl.runOnClose()
+		}
+	}
+	return c.client
+}
+
+// callerClient returns the Client that calls over c, if there is one.
+func (c *conn) callerClient() *Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.client
+}
 
 // statusError turns a status received for (or about) one of this side's
 // calls into the error the caller sees, as its Client is configured to.
 func (c *conn) statusError(st *spb.Status) error {
-	c.mu.Lock()
-	cl := c.client
-	c.mu.Unlock()
-	if cl != nil && cl.statusError != nil {
+	if cl := c.callerClient(); cl != nil && cl.statusError != nil {
 		return cl.statusError(st)
 	}
 	return status.ErrorProto(st)
 }
+
 
 // close ends the connection with err (once): the socket is closed, calls
 // fail with err, handler contexts are cancelled.
@@ -266,6 +304,8 @@ func (c *conn) close(err error) {
 	c.calls = map[uint32]*clientStream{}
 	served := c.served
 	c.served = map[uint32]*serverStream{}
+	waiting := c.waiting
+	c.waiting = nil
 	client := c.client
 	c.mu.Unlock()
 
@@ -273,10 +313,13 @@ func (c *conn) close(err error) {
 	_ = c.nc.Close()
 	c.cancel()
 	for id, s := range calls {
-		s.in.closeWith(id, err)
+		s.in.fail(id, err)
 	}
 	for id, ss := range served {
-		ss.in.closeWith(id, err)
+		ss.in.fail(id, err)
+	}
+	for _, ss := range waiting {
+		ss.discard()
 	}
 	if c.cfg.onClose != nil {
 		c.cfg.onClose(c)
@@ -287,34 +330,49 @@ func (c *conn) close(err error) {
 	close(c.done)
 }
 
-// drain stops accepting new peer streams and closes the connection once
-// the running ones have ended.
+// drain makes the connection close as soon as it has nothing in flight:
+// at once when it is idle now (graceful shutdown).
 func (c *conn) drain() {
 	c.mu.Lock()
 	c.draining = true
-	idle := len(c.served) == 0 && len(c.calls) == 0
+	idle := c.idleLocked()
 	c.mu.Unlock()
 	if idle {
-		c.closeDrained()
+		c.closeDrained(0)
 	}
 }
 
-// drainGrace is how long a drained connection stays open after its last
-// frame was written. Some clients (containerd/ttrpc's among them) can lose a
-// response that arrives together with the end of the connection.
-const drainGrace = 100 * time.Millisecond
+// idleLocked reports a draining connection with nothing in flight.
+func (c *conn) idleLocked() bool {
+	return c.draining && c.err == nil && len(c.served) == 0 && len(c.calls) == 0
+}
+
+// drainGrace is how long a draining connection that just finished its last
+// call stays open after that call's answer was written. containerd/ttrpc's
+// client can report ErrClosed instead of an answer that arrives together
+// with the end of the connection; a connection idle when Shutdown starts is
+// closed at once.
+const drainGrace = 50 * time.Millisecond
 
 // closeDrained closes a drained connection once everything queued has been
-// written and the grace period has passed (or the peer closed first).
-func (c *conn) closeDrained() {
+// written and grace has passed, unless it got busy again meanwhile.
+func (c *conn) closeDrained(grace time.Duration) {
 	go func() {
 		c.fw.waitIdle(time.Second)
-		t := time.NewTimer(drainGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
+		if grace > 0 {
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-c.done:
+				return
+			}
+		}
+		c.mu.Lock()
+		idle := c.idleLocked()
+		c.mu.Unlock()
+		if idle {
 			c.close(ErrClosed)
-		case <-c.done:
 		}
 	}()
 }
@@ -324,6 +382,7 @@ func (c *conn) closeDrained() {
 func normaliseConnError(err error) error {
 	switch {
 	case err == nil,
+		errors.Is(err, ErrClosed),
 		errors.Is(err, io.EOF),
 		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, io.ErrClosedPipe),
@@ -335,74 +394,37 @@ func normaliseConnError(err error) error {
 	return errors.Join(ErrClosed, err)
 }
 
-// write sends a complete frame; see frameWriter.write. A failed write
-// breaks the byte stream, so it closes the connection.
-func (c *conn) write(frame []byte, deadline time.Time, done <-chan struct{}, assignID func(uint32) error) error {
-	err := c.fw.write(frame, deadline, done, assignID)
-	if err != nil && err != os.ErrDeadlineExceeded && err != errWaitAbandoned && !errors.Is(err, ErrClosed) {
-		c.close(normaliseConnError(err))
-		return ErrClosed
-	}
-	return err
-}
+// errPeerNotReading ends a connection whose peer left too much unread.
+var errPeerNotReading = fmt.Errorf("%w: the peer does not read its answers", ErrClosed)
 
-// queue sends a stream message frame through the writer's background
-// flusher; see frameWriter.queue.
-func (c *conn) queue(frame []byte, deadline time.Time, done <-chan struct{}) error {
-	return c.fw.queue(frame, deadline, done)
-}
-
-// writeError maps what write returned to what a caller sees: its
-// context's error for timeouts and cancellation.
-func writeError(ctx context.Context, err error) error {
-	if err == os.ErrDeadlineExceeded || err == errWaitAbandoned {
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		return context.DeadlineExceeded
-	}
-	return err
-}
-
-// openStream assigns s an id, registers it and sends its Request frame.
-func (c *conn) openStream(ctx context.Context, s *clientStream, frame []byte, recvLimit int) error {
-	if !c.peerServes.Load() {
-		return errPeerNotServing
-	}
-	deadline, _ := ctx.Deadline()
-	err := c.write(frame, deadline, ctx.Done(), func(id uint32) error {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.err != nil {
-			return ErrClosed
-		}
-		s.id = id
-		s.in.init(id, recvLimit, nil)
-		c.calls[id] = s
-		return nil
-	})
-	if err != nil {
-		c.forget(s)
-		return writeError(ctx, err)
-	}
-	return nil
-}
-
-// forget removes a stream this side opened; late frames for it are dropped.
-func (c *conn) forget(s *clientStream) {
-	c.mu.Lock()
-	if c.calls[s.id] == s {
-		delete(c.calls, s.id)
-	}
-	idle := c.draining && c.err == nil && len(c.served) == 0 && len(c.calls) == 0
-	c.mu.Unlock()
-	if idle {
-		c.closeDrained()
+// replyStatus answers a peer stream with a status from the reader goroutine.
+// It must not block the reader, so it never waits for the socket.
+func (c *conn) replyStatus(id uint32, st *spb.Status) {
+	buf := getBuffer(0)
+	frame, err := appendResponseFrame((*buf)[:0], id, st, nil)
+	queued := err != nil || c.fw.writeAsync(frame)
+	*buf = frame
+	putBuffer(buf)
+	if !queued {
+		// Dropping the reply would leave the peer's call waiting forever;
+		// a peer this far behind is better told by closing the connection.
+		c.cfg.connLogger.Warn("ttrpc: closing a connection whose peer does not read its answers", "stream", id)
+		c.close(errPeerNotReading)
 	}
 }
 
-// recvBudgetLimit is a connection's receive budget: room for several
-// messages of the largest size, and never less than 16 MiB.
-func recvBudgetLimit(maxMessageSize int) int64 {
-	return max(16<<20, 4*int64(maxMessageSize))
+// refusal is a status with a message built from peer-supplied text cut to
+// a short prefix, so that a reply never amplifies what the peer sent.
+func refusal(code codes.Code, format string, peerText []byte) *spb.Status {
+	return statusProtof(code, format, quotePrefix(peerText))
+}
+
+// maxQuoted is how much of a peer's text an error reply repeats.
+const maxQuoted = 128
+
+func quotePrefix(b []byte) string {
+	if len(b) <= maxQuoted {
+		return string(b)
+	}
+	return string(b[:maxQuoted]) + "..."
 }

@@ -8,12 +8,23 @@
 //
 // # Design
 //
-// Client and Server sit on one connection engine. Each connection has a
-// single reader goroutine, which routes every frame either to a stream this
-// side opened (a call waiting for its answer) or to the serving side, which
-// runs each request the peer opens in a goroutine of its own. Frames are
-// built whole (header and body) in pooled buffers and written with one
-// write; writers never hold a lock across I/O: the first writer to find the
+// Client and Server sit on one connection engine, in layers: the wire
+// (channel.go: frame header and reader; buffer.go: pooled buffers;
+// frames.go: frame builders), the transport (writer.go, inbox.go,
+// budget.go), the engine (conn.go: life cycle and stream tables;
+// readloop.go: routing; worker.go: handlers), the streams (stream.go for
+// the caller's end, serverstream.go for the handler's) and the API.
+//
+// Each connection has a single reader goroutine, which routes every frame
+// either to a stream this side opened (a call waiting for its answer) or to
+// the serving side, whose handlers run on a small per-connection pool of
+// goroutines, at most WithServerMaxConcurrentStreams at once; requests
+// beyond that wait their turn. What a connection holds for its peer
+// (requests, unread stream messages, unwritten answers) is bounded by its
+// budget: past it the reader stops reading until that drains
+// (backpressure, never refusal; PROTOCOL.md section 12.1). Frames are built
+// whole (header and body) in pooled buffers and written with one write;
+// writers never hold a lock across I/O: the first writer to find the
 // connection idle writes, writers arriving meanwhile queue behind it and are
 // flushed together. Which side dialled only decides stream id parity (odd
 // for the dialler), so both sides can call and serve.

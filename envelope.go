@@ -106,12 +106,14 @@ type requestView struct {
 	payload     []byte
 	hasPayload  bool
 	timeoutNano int64
+	hasMetadata bool // metadata fields are present; decodeRequestMetadata reads them
 	metadata    MD
 }
 
-// decodeRequest parses a Request envelope. Unknown fields are skipped as
-// protobuf requires; a later occurrence of a field wins; metadata keys are
-// kept as sent.
+// decodeRequest parses a Request envelope but its metadata, which is only
+// checked for well-formedness (decodeRequestMetadata decodes it, once the
+// method is known to exist). Unknown fields are skipped as protobuf
+// requires; a later occurrence of a field wins.
 func decodeRequest(b []byte, v *requestView) error {
 	return walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
 		var n int
@@ -130,12 +132,53 @@ func decodeRequest(b []byte, v *requestView) error {
 		case num == fieldRequestMetadata && typ == protowire.BytesType:
 			var kv []byte
 			if kv, n = protowire.ConsumeBytes(b); n >= 0 {
-				return n, decodeKeyValue(kv, &v.metadata)
+				v.hasMetadata = true
+				return n, checkKeyValue(kv)
 			}
 		default:
 			return skipField, nil
 		}
 		return n, nil
+	})
+}
+
+// metadataEntryCost is what one decoded metadata value costs in memory
+// beyond its bytes (map entry, slice and string headers), used to bound
+// the decoded size of a request's metadata.
+const metadataEntryCost = 96
+
+// errMetadataTooLarge refuses a request whose metadata would take far more
+// memory decoded than on the wire (many tiny entries).
+var errMetadataTooLarge = errors.New("request metadata too large once decoded")
+
+// decodeRequestMetadata decodes the metadata of a well-formed Request
+// envelope; keys are kept as sent. The decoded size is bounded by twice the
+// envelope's size eight times plus 64 KiB, which no real caller comes near
+// but a flood of empty entries does.
+func decodeRequestMetadata(b []byte) (MD, error) {
+	budget := 8*len(b) + 64<<10
+	var md MD
+	err := walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+		if num != fieldRequestMetadata || typ != protowire.BytesType {
+			return skipField, nil
+		}
+		kv, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return n, nil
+		}
+		budget -= len(kv) + metadataEntryCost
+		if budget < 0 {
+			return 0, errMetadataTooLarge
+		}
+		return n, decodeKeyValue(kv, &md)
+	})
+	return md, err
+}
+
+// checkKeyValue checks that b is a well-formed KeyValue message.
+func checkKeyValue(b []byte) error {
+	return walkFields(b, func(protowire.Number, protowire.Type, []byte) (int, error) {
+		return skipField, nil
 	})
 }
 
@@ -248,12 +291,63 @@ func decodeResponse(b []byte, v *responseView) error {
 				if v.status == nil {
 					v.status = &spb.Status{}
 				}
-				if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(raw, v.status); err != nil {
-					return 0, fmt.Errorf("%w: status: %v", errMalformedEnvelope, err)
+				if err := decodeStatus(raw, v.status); err != nil {
+					return 0, err
 				}
 			}
 		case num == fieldResponsePayload && typ == protowire.BytesType:
 			v.payload, n = protowire.ConsumeBytes(b)
+		default:
+			return skipField, nil
+		}
+		return n, nil
+	})
+}
+
+// Field numbers of google.rpc.Status.
+const (
+	fieldStatusCode    protowire.Number = 1
+	fieldStatusMessage protowire.Number = 2
+	fieldStatusDetails protowire.Number = 3
+)
+
+// maxDenseDetails is how many details a status may carry whatever their
+// size; beyond it, details must average 32 wire bytes each (a real detail,
+// an Any with a type URL, takes more).
+const maxDenseDetails = 64
+
+// decodeStatus merges a google.rpc.Status into st. Decoding a detail costs
+// far more memory than its wire bytes when it is empty, so a status with
+// more details than its size can justify keeps its code and message and
+// drops its details, bounding what a peer can make this side allocate.
+func decodeStatus(raw []byte, st *spb.Status) error {
+	details := 0
+	err := walkFields(raw, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+		if num == fieldStatusDetails {
+			details++
+		}
+		return skipField, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: status: %v", errMalformedEnvelope, err)
+	}
+	if details <= maxDenseDetails || details <= len(raw)/32 {
+		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(raw, st); err != nil {
+			return fmt.Errorf("%w: status: %v", errMalformedEnvelope, err)
+		}
+		return nil
+	}
+	return walkFields(raw, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+		var n int
+		switch {
+		case num == fieldStatusCode && typ == protowire.VarintType:
+			var c uint64
+			c, n = protowire.ConsumeVarint(b)
+			st.Code = int32(c)
+		case num == fieldStatusMessage && typ == protowire.BytesType:
+			var m []byte
+			m, n = protowire.ConsumeBytes(b)
+			st.Message = string(m)
 		default:
 			return skipField, nil
 		}

@@ -39,6 +39,14 @@ func TestEnvelopeMatchesProtobuf(t *testing.T) {
 		if string(v.service) != r.Service || string(v.method) != r.Method || !bytes.Equal(v.payload, r.Payload) || v.timeoutNano != r.TimeoutNano {
 			t.Errorf("request %d decoded as %+v", i, v)
 		}
+		if v.hasMetadata != (len(r.Metadata) > 0) {
+			t.Errorf("request %d: hasMetadata %v", i, v.hasMetadata)
+		}
+		md, err := decodeRequestMetadata(want)
+		if err != nil {
+			t.Fatalf("request %d: metadata: %v", i, err)
+		}
+		v.metadata = md
 		for _, kv := range r.Metadata {
 			if !contains(v.metadata[kv.Key], kv.Value) {
 				t.Errorf("request %d: metadata %q=%q lost: %v", i, kv.Key, kv.Value, v.metadata)

@@ -31,7 +31,7 @@ func appendResponseFrame(b []byte, id uint32, st *spb.Status, payload []byte) ([
 
 // appendPayloadResponseFrame appends a successful Response carrying msg,
 // marshalled straight into the frame.
-func (c *conn) appendPayloadResponseFrame(b []byte, id uint32, mm measured) ([]byte, error) {
+func appendPayloadResponseFrame(b []byte, id uint32, mm measured, limit int) ([]byte, error) {
 	b, start := beginFrame(b)
 	if mm.size > 0 { // an empty payload is left out, as proto3 does
 		b = protowire.AppendTag(b, fieldResponsePayload, protowire.BytesType)
@@ -40,21 +40,21 @@ func (c *conn) appendPayloadResponseFrame(b []byte, id uint32, mm measured) ([]b
 			return b[:start], err
 		}
 	}
-	if n := bodyLength(b, start); n > c.cfg.maxMessageSize {
-		return b[:start], newOversizedMessageErr(n, c.cfg.maxMessageSize)
+	if n := bodyLength(b, start); n > limit {
+		return b[:start], newOversizedMessageErr(n, limit)
 	}
 	return finishFrame(b, start, id, frameResponse, 0), nil
 }
 
 // appendDataFrame appends a Data frame carrying a measured message.
-func (c *conn) appendDataFrame(b []byte, id uint32, flags frameFlags, mm measured) ([]byte, error) {
+func appendDataFrame(b []byte, id uint32, flags frameFlags, mm measured, limit int) ([]byte, error) {
 	b, start := beginFrame(b)
 	b, err := mm.appendTo(b)
 	if err != nil {
 		return b[:start], err
 	}
-	if n := bodyLength(b, start); n > c.cfg.maxMessageSize {
-		return b[:start], newOversizedMessageErr(n, c.cfg.maxMessageSize)
+	if n := bodyLength(b, start); n > limit {
+		return b[:start], newOversizedMessageErr(n, limit)
 	}
 	return finishFrame(b, start, id, frameData, flags), nil
 }
@@ -66,15 +66,29 @@ func appendLengthPrefixed(b []byte, mm measured) ([]byte, error) {
 	return mm.appendTo(b)
 }
 
-// frameBuffer returns a pooled buffer with room for a frame whose body is
-// about bodySize bytes (plus a little for envelope fields).
-func frameBuffer(bodySize int) *[]byte {
-	b := getBuffer(frameHeaderLength + bodySize + 16)
-	*b = (*b)[:0]
-	return b
-}
 
 // requestSize is the encoded size of r's envelope.
 func requestSize(r *Request) int {
 	return requestEnvelopeSize(r.Service, r.Method, len(r.Payload), r.TimeoutNano, r.Metadata)
 }
+
+// beginFrame reserves room for a frame header at the end of b and returns
+// the offset of the frame.
+func beginFrame(b []byte) ([]byte, int) {
+	return append(b, make([]byte, frameHeaderLength)...), len(b)
+}
+
+// finishFrame writes the header of the frame starting at start, whose body
+// is the rest of b.
+func finishFrame(b []byte, start int, id uint32, t frameType, f frameFlags) []byte {
+	frameHeader{
+		length:   uint32(len(b) - start - frameHeaderLength),
+		streamID: id,
+		typ:      t,
+		flags:    f,
+	}.encode(b[start:])
+	return b
+}
+
+// bodyLength is the body length of the frame starting at start.
+func bodyLength(b []byte, start int) int { return len(b) - start - frameHeaderLength }

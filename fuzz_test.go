@@ -245,6 +245,14 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("decoded %q %q %x %d, protobuf-go %q %q %x %d", got.service, got.method, got.payload, got.timeoutNano,
 				want.Service, want.Method, want.Payload, want.TimeoutNano)
 		}
+		if got.hasMetadata {
+			if got.metadata, err = decodeRequestMetadata(data); err != nil {
+				if err == errMetadataTooLarge {
+					return
+				}
+				t.Fatalf("metadata of a valid request: %v", err)
+			}
+		}
 		var md MD
 		for _, kv := range want.Metadata {
 			if md == nil {

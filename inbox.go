@@ -3,11 +3,7 @@ package ttrpc
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/ttrpc-go/ttrpc/codes"
-	"github.com/ttrpc-go/ttrpc/status"
 )
 
 // inboundFrame is a frame handed from the reader goroutine to a stream.
@@ -16,10 +12,16 @@ type inboundFrame struct {
 	body   *[]byte // pooled; nil for an empty body
 }
 
-// inbox is a stream's receive queue. The connection's reader goroutine
-// pushes, the stream's user pops. It is bounded: when the user does not
-// keep up, push waits a little and then fails the stream with ErrStreamFull,
-// so one slow stream cannot stall the connection for long.
+// size is what f holds of the connection's budget: its buffer's capacity.
+func (f inboundFrame) size() int64 { return heldSize(f.body) }
+
+// inbox is a stream's receive queue: the connection's reader goroutine
+// pushes, the stream's user pops. push never blocks the reader. A stream
+// whose user leaves limit messages unread for inboxFullWait is failed with
+// ErrStreamFull (as containerd/ttrpc v1.2.9+ does, but without stalling the
+// other streams of the connection meanwhile); the bytes it holds count
+// against the connection's budget, which bounds what all inboxes hold
+// together.
 type inbox struct {
 	mu sync.Mutex
 	// owner is the stream id the queue currently serves; pushes for any
@@ -27,90 +29,68 @@ type inbox struct {
 	owner  uint32
 	frames []inboundFrame // queued frames are frames[head:]
 	head   int
+	bytes  int64 // body bytes queued, all counted in budget
 	limit  int
 	// err ends the queue once the frames before it are consumed.
 	err error
 	// notify has room for one wake-up of the popper.
 	notify chan struct{}
-	// room, when non-nil, is closed by the popper to wake a waiting push.
-	room chan struct{}
-	// budget, when set, counts the bytes queued in every inbox of the
-	// connection (see recvBudget).
-	budget *recvBudget
+	// fullTimer fails the stream if it stays full; nil while not full.
+	fullTimer *time.Timer
+	budget    *connBudget
 }
 
-// recvBudget bounds the message bytes one connection holds queued for
-// consumers that have not read them yet, across all its streams: without
-// it, a peer could make a connection hold streams x 64 x message limit.
-type recvBudget struct {
-	queued atomic.Int64
-	limit  int64
-}
-
-// errRecvBudget fails a stream whose message would exceed the connection's
-// receive budget.
-var errRecvBudget = status.Error(codes.ResourceExhausted, "ttrpc: too much unread data queued on this connection")
-
-func bodyLen(f inboundFrame) int64 {
-	if f.body == nil {
-		return 0
-	}
-	return int64(len(*f.body))
-}
-
-// inboxFullWait is how long the reader waits for a stream's consumer before
-// failing that stream.
+// inboxFullWait is how long a stream may stay full before it is failed.
 const inboxFullWait = time.Second
 
-func (q *inbox) init(owner uint32, limit int, budget *recvBudget) {
+// streamRecvLimit is how many messages a stream may leave unread before it
+// counts as full.
+const streamRecvLimit = 64
+
+func (q *inbox) init(owner uint32, limit int, budget *connBudget) {
 	q.mu.Lock()
-	q.owner, q.limit, q.err, q.room, q.budget = owner, limit, nil, nil, budget
+	q.owner, q.limit, q.err, q.budget = owner, limit, nil, budget
 	if q.notify == nil {
 		q.notify = make(chan struct{}, 1)
 	}
 	q.mu.Unlock()
 }
 
-// push queues f for the stream with the given id. It reports false, and
-// releases f's body, when the stream is gone or had to be failed.
-func (q *inbox) push(id uint32, f inboundFrame, done <-chan struct{}) bool {
+// push queues f for the stream with the given id; f's body bytes were
+// counted in the budget by the reader, and the inbox takes them over. It
+// reports false, and releases f, when the stream is gone or ended, or when
+// a single-message queue (a unary call) already has its message.
+func (q *inbox) push(id uint32, f inboundFrame) bool {
 	q.mu.Lock()
-	for q.owner == id && q.err == nil && len(q.frames)-q.head >= q.limit {
-		if q.room == nil {
-			q.room = make(chan struct{})
-		}
-		room := q.room
+	if q.owner != id || q.err != nil || (q.limit == 1 && len(q.frames)-q.head >= 1) {
 		q.mu.Unlock()
-		t := time.NewTimer(inboxFullWait)
-		select {
-		case <-room:
-			t.Stop()
-		case <-t.C:
-			q.closeWith(id, ErrStreamFull)
-		case <-done:
-			t.Stop()
-		}
-		q.mu.Lock()
-	}
-	if q.owner != id || q.err != nil {
-		q.mu.Unlock()
-		putBuffer(f.body)
+		q.drop(f)
 		return false
 	}
-	if b := q.budget; b != nil {
-		n := bodyLen(f)
-		if b.queued.Add(n) > b.limit {
-			b.queued.Add(-n)
-			q.mu.Unlock()
-			putBuffer(f.body)
-			q.closeWith(id, errRecvBudget)
-			return false
-		}
-	}
 	q.frames = append(q.frames, f)
+	q.bytes += f.size()
+	if q.limit > 1 && len(q.frames)-q.head >= q.limit && q.fullTimer == nil {
+		q.fullTimer = time.AfterFunc(inboxFullWait, func() { q.failIfFull(id) })
+	}
 	q.mu.Unlock()
 	q.wake()
 	return true
+}
+
+func (q *inbox) drop(f inboundFrame) {
+	if q.budget != nil {
+		q.budget.release(f.size())
+	}
+	putBuffer(f.body)
+}
+
+func (q *inbox) failIfFull(id uint32) {
+	q.mu.Lock()
+	full := q.owner == id && q.err == nil && len(q.frames)-q.head >= q.limit
+	q.mu.Unlock()
+	if full {
+		q.fail(id, ErrStreamFull)
+	}
 }
 
 func (q *inbox) wake() {
@@ -126,13 +106,33 @@ func (q *inbox) closeWith(id uint32, err error) {
 	q.mu.Lock()
 	if q.owner == id && q.err == nil {
 		q.err = err
-		if q.room != nil {
-			close(q.room)
-			q.room = nil
-		}
 	}
 	q.mu.Unlock()
 	q.wake()
+}
+
+// fail ends the queue for stream id with err at once: what is queued is
+// dropped, so its bytes go back to the budget. The first error wins.
+func (q *inbox) fail(id uint32, err error) {
+	q.mu.Lock()
+	if q.owner != id || q.err != nil {
+		q.mu.Unlock()
+		return
+	}
+	q.err = err
+	dropped := q.takeAllLocked()
+	q.mu.Unlock()
+	for _, f := range dropped {
+		q.drop(f)
+	}
+	q.wake()
+}
+
+// unread is how many body bytes wait in the queue.
+func (q *inbox) unread() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
 }
 
 // pop returns the next frame, or the queue's error once it is drained. It
@@ -143,18 +143,20 @@ func (q *inbox) pop(ctx context.Context) (inboundFrame, error) {
 		if q.head < len(q.frames) {
 			f := q.frames[q.head]
 			q.frames[q.head] = inboundFrame{}
-			if q.budget != nil {
-				q.budget.queued.Add(-bodyLen(f))
-			}
 			q.head++
+			q.bytes -= f.size()
 			if q.head == len(q.frames) {
 				q.frames, q.head = q.frames[:0], 0
 			}
-			if q.room != nil {
-				close(q.room)
-				q.room = nil
+			if q.fullTimer != nil && len(q.frames)-q.head < q.limit {
+				q.fullTimer.Stop()
+				q.fullTimer = nil
 			}
+			budget := q.budget
 			q.mu.Unlock()
+			if budget != nil {
+				budget.release(f.size())
+			}
 			return f, nil
 		}
 		if q.err != nil {
@@ -171,23 +173,30 @@ func (q *inbox) pop(ctx context.Context) (inboundFrame, error) {
 	}
 }
 
+// takeAllLocked detaches every queued frame and stops the full timer.
+func (q *inbox) takeAllLocked() []inboundFrame {
+	var out []inboundFrame
+	if q.head < len(q.frames) {
+		out = append(out, q.frames[q.head:]...)
+	}
+	clear(q.frames)
+	q.frames, q.head, q.bytes = q.frames[:0], 0, 0
+	if q.fullTimer != nil {
+		q.fullTimer.Stop()
+		q.fullTimer = nil
+	}
+	return out
+}
+
 // reset drops whatever is queued and detaches the queue from its stream.
 func (q *inbox) reset() {
 	q.mu.Lock()
-	for _, f := range q.frames[q.head:] {
-		if q.budget != nil {
-			q.budget.queued.Add(-bodyLen(f))
-		}
-		putBuffer(f.body)
-	}
-	clear(q.frames)
-	q.frames, q.head = q.frames[:0], 0
+	dropped := q.takeAllLocked()
 	q.owner, q.err = 0, nil
-	if q.room != nil {
-		close(q.room)
-		q.room = nil
-	}
 	q.mu.Unlock()
+	for _, f := range dropped {
+		q.drop(f)
+	}
 	select {
 	case <-q.notify:
 	default:

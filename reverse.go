@@ -51,28 +51,25 @@ func PeerClient(ctx context.Context) (*Client, bool) {
 	return c.peerClient(), true
 }
 
-// peerClient returns the Client that calls over c, creating it on the
-// accepting side the first time it is asked for.
-func (c *conn) peerClient() *Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.client == nil {
-		cl := newClientConfig(c.cfg.peerClientOpts)
-		cl.conn, cl.maxMessageSize, cl.logger = c, c.cfg.maxMessageSize, c.cfg.logger
-		c.client = cl
-		if c.err != nil {
-			go cl.runOnClose()
-		}
-	}
-	return c.client
+// newPeerClient builds the Client of an accepting side's connection: the
+// server's logger and message limit, then the WithPeerClientOpts options,
+// which may override the logger.
+func newPeerClient(c *conn) *Client {
+	cl := newClientConfig(c.cfg.peerClientOpts, c.cfg.connLogger)
+	cl.conn, cl.maxMessageSize, cl.peer = c, c.cfg.maxMessageSize, true
+	return cl
 }
 
 // RegisterService makes the client serve a service to its peer: the server
 // it is connected to can then call it on this connection (see PeerClient).
 // The first registration announces to the peer that this client serves;
 // containerd/ttrpc servers ignore the announcement. It panics if name is
-// already registered.
+// already registered, and on a client returned by PeerClient in a server:
+// a server serves what is registered on the Server.
 func (c *Client) RegisterService(name string, desc *ServiceDesc) {
+	if c.peer {
+		panic("ttrpc: RegisterService on a server's PeerClient: register the service on the Server instead")
+	}
 	c.services.register(name, desc)
 	c.conn.sendHello()
 }
@@ -82,6 +79,31 @@ func (c *Client) RegisterService(name string, desc *ServiceDesc) {
 func (c *Client) Register(name string, methods map[string]Method) {
 	c.RegisterService(name, &ServiceDesc{Methods: methods})
 }
+
+// WaitPeerServing waits until the peer serves calls on this connection:
+// for a server's PeerClient, until the client announced its services (see
+// Client.RegisterService); for a client that dialled, at once. It returns
+// ErrClosed when the connection ends first, or ctx's error.
+func (c *Client) WaitPeerServing(ctx context.Context) error {
+	select {
+	case <-c.conn.peerServing:
+		return nil
+	default:
+	}
+	select {
+	case <-c.conn.peerServing:
+		return nil
+	case <-c.conn.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done returns a channel closed when the client's connection has ended,
+// whoever closed it; a server keeping the peer clients of many
+// connections uses it to forget each one when it goes.
+func (c *Client) Done() <-chan struct{} { return c.conn.done }
 
 // sendHello tells the accepting peer, once, that this dialler serves.
 func (c *conn) sendHello() {

@@ -37,19 +37,8 @@ func NewServer(opts ...ServerOpt) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.connCfg = &connConfig{
-		maxMessageSize: s.config.maxMessageSize,
-		logger:         s.config.logger,
-		services:       &s.services,
-		serving: &servingConfig{
-			unary:  chainUnaryServer(s.config.unaryInterceptors),
-			stream: chainStreamServer(s.config.streamInterceptors),
-		},
-		onClose:           s.connClosed,
-		maxStreams:        s.config.maxStreams,
-		peerClientOpts:    s.config.peerClientOpts,
-		writeStallTimeout: s.config.writeStallTimeout,
-	}
+	s.connCfg = s.config.connConfig(&s.services)
+	s.connCfg.onClose = s.connClosed
 	return s, nil
 }
 
@@ -93,13 +82,30 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			return err
 		}
 		backoff = 0
-		go s.handshake(ctx, nc)
+		go func() { _, _ = s.handshake(ctx, nc) }()
 	}
 }
 
-// handshake runs the handshaker off the accept loop, so that a slow or
-// stalled peer delays only itself, then starts serving the connection.
-func (s *Server) handshake(ctx context.Context, nc net.Conn) {
+// ServeConn serves one already-connected socket (one end of a socketpair,
+// or a connection accepted elsewhere) as Serve serves an accepted one: the
+// handshaker runs first, then requests are served until the connection
+// ends. It returns nil when the connection ended (closed by the peer, by
+// Close or by Shutdown), ErrServerClosed if the server was already shut
+// down (nc is then closed), or the handshaker's error (nc is closed too).
+// The server owns nc from the call on.
+func (s *Server) ServeConn(ctx context.Context, nc net.Conn) error {
+	c, err := s.handshake(ctx, nc)
+	if err != nil {
+		return err
+	}
+	<-c.done
+	return nil
+}
+
+// handshake runs the handshaker, then starts serving the connection. Serve
+// runs it off the accept loop, so that a slow or stalled peer delays only
+// itself.
+func (s *Server) handshake(ctx context.Context, nc net.Conn) (*conn, error) {
 	hctx, cancel := ctx, context.CancelFunc(func() {})
 	if t := s.config.handshakeTimeout; t > 0 {
 		hctx, cancel = context.WithTimeout(ctx, t)
@@ -110,7 +116,7 @@ func (s *Server) handshake(ctx context.Context, nc net.Conn) {
 	if err != nil {
 		s.config.logger.Warn("ttrpc: refusing connection after handshake", "error", err, "remote", nc.RemoteAddr())
 		_ = nc.Close()
-		return
+		return nil, err
 	}
 	if s.config.handshakeTimeout > 0 {
 		_ = conn.SetDeadline(time.Time{})
@@ -122,9 +128,10 @@ func (s *Server) handshake(ctx context.Context, nc net.Conn) {
 	c := newConn(conn, s.connCfg, false, base)
 	if !s.addConn(c) {
 		_ = conn.Close()
-		return
+		return nil, ErrServerClosed
 	}
 	c.start()
+	return c, nil
 }
 
 func (s *Server) addListener(l net.Listener) bool {

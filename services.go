@@ -81,18 +81,22 @@ func (s *serviceSet) load() map[string]map[string]*methodEntry {
 }
 
 // lookup finds a method; the byte slices are converted without allocating.
-// It returns the Unimplemented status a caller gets for unknown names.
+// It returns the Unimplemented status a caller gets for unknown names,
+// quoting at most a short prefix of them.
 func (s *serviceSet) lookup(service, method []byte) (*methodEntry, *spb.Status) {
 	methods, ok := s.load()[string(service)]
 	if !ok {
-		return nil, statusProtof(codes.Unimplemented, "service %s", service)
+		return nil, refusal(codes.Unimplemented, "service %s", service)
 	}
 	m, ok := methods[string(method)]
 	if !ok {
-		return nil, statusProtof(codes.Unimplemented, "method %s", method)
+		return nil, refusal(codes.Unimplemented, "method %s", method)
 	}
 	return m, nil
 }
+
+// any reports whether anything is registered.
+func (s *serviceSet) any() bool { return len(s.load()) > 0 }
 
 func fullMethodName(service, method string) string {
 	return "/" + path.Join(service, method)

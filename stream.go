@@ -41,8 +41,13 @@ type StreamServer interface {
 	RecvMsg(m any) error
 }
 
-// clientStream is a stream this side opened: a unary call or a streaming
-// call. It implements ClientStream.
+// clientStream is the caller's end of a stream this side opened: a unary
+// call or a streaming call. It implements ClientStream. Its life:
+//
+//	open --(final frame received, or error)--> ended
+//	open --(context ends)--> aborted: removed, Cancel sent, RecvMsg fails
+//
+// with sendClosed tracking the caller's CloseSend independently.
 type clientStream struct {
 	id   uint32
 	conn *conn
@@ -107,15 +112,8 @@ func (c *Client) newStream(ctx context.Context, desc *StreamDesc, service, metho
 	if desc.StreamingClient {
 		flags = flagRemoteOpen
 	}
-	fbuf := frameBuffer(requestSize(creq))
-	defer putBuffer(fbuf)
-	frame, err := appendRequestFrame((*fbuf)[:0], creq, flags, c.maxMessageSize)
-	*fbuf = frame
-	if err != nil {
-		return nil, err
-	}
 	s := &clientStream{conn: c.conn, desc: *desc, ctx: ctx}
-	if err := c.conn.openStream(ctx, s, frame, streamRecvLimit); err != nil {
+	if err := c.conn.openStream(ctx, s, creq, flags, streamRecvLimit, c.maxMessageSize); err != nil {
 		return nil, err
 	}
 	// An abandoned stream must not stay in the table: when the caller's
@@ -128,7 +126,7 @@ func (c *Client) newStream(ctx context.Context, desc *StreamDesc, service, metho
 // that the handler stops too.
 func (s *clientStream) abort(err error) {
 	s.conn.forget(s)
-	s.in.closeWith(s.id, err)
+	s.in.fail(s.id, err)
 	s.conn.sendCancel(s.id)
 }
 
@@ -172,18 +170,12 @@ func (s *clientStream) send(flags frameFlags, m any) error {
 			return status.Errorf(codes.Internal, "ttrpc: marshal message: %v", err)
 		}
 	}
-	buf := frameBuffer(mm.size)
-	defer putBuffer(buf)
-	frame, err := s.conn.appendDataFrame((*buf)[:0], s.id, flags, mm)
-	*buf = frame
-	if err != nil {
-		return err
-	}
 	deadline, _ := s.ctx.Deadline()
-	if err := s.conn.queue(frame, deadline, s.ctx.Done()); err != nil {
-		return writeError(s.ctx, err)
-	}
-	return nil
+	limit := s.conn.cfg.maxMessageSize
+	err := s.conn.sendFrame(mm.size, deadline, s.ctx.Done(), true, func(b []byte) ([]byte, error) {
+		return appendDataFrame(b, s.id, flags, mm, limit)
+	})
+	return sendError(s.ctx, err)
 }
 
 // RecvMsg follows PROTOCOL.md, "Stream life cycles": Data frames carry
@@ -210,10 +202,7 @@ func (s *clientStream) RecvMsg(m any) error {
 // handleFrame applies one received frame; done reports that m was filled
 // in (or the stream ended with err).
 func (s *clientStream) handleFrame(f inboundFrame, m any) (done bool, err error) {
-	var body []byte
-	if f.body != nil {
-		body = *f.body
-	}
+	body := bodyBytes(f.body)
 	switch f.header.typ {
 	case frameResponse:
 		var rv responseView
@@ -257,5 +246,40 @@ func unmarshalReceived(data []byte, m any) error {
 	if err := unmarshalMessage(data, m); err != nil {
 		return status.Errorf(codes.Internal, "ttrpc: unmarshal response: %v", err)
 	}
+	return nil
+}
+
+// openStream sends r's Request frame on a fresh stream id, registering s
+// as the call on it first. recvLimit is how many messages s may hold
+// unread.
+func (c *conn) openStream(ctx context.Context, s *clientStream, r *Request, flags frameFlags, recvLimit, maxMessageSize int) error {
+	if !c.peerServes.Load() {
+		return errPeerNotServing
+	}
+	deadline, _ := ctx.Deadline()
+	size := requestSize(r)
+	reserved := frameHeaderLength + size + 16
+	if err := c.fw.reserve(reserved, deadline, ctx.Done()); err != nil {
+		return sendError(ctx, err)
+	}
+	buf := getBuffer(reserved)
+	defer putBuffer(buf)
+	frame, err := appendRequestFrame((*buf)[:0], r, flags, maxMessageSize)
+	*buf = frame
+	if err != nil {
+		c.fw.unreserve(reserved)
+		return err
+	}
+	err = c.fw.write(frame, reserved, deadline, func(id uint32) error {
+		s.in.init(id, recvLimit, &c.budget)
+		return c.registerCall(s, id)
+	})
+	if err != nil {
+		c.forget(s)
+		return sendError(ctx, err)
+	}
+	// The reader may wait for budget and must now consider that this side
+	// waits on an answer (see waitBudget).
+	c.budget.kick()
 	return nil
 }

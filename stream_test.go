@@ -272,14 +272,11 @@ func TestClientStreamingOpenedClosed(t *testing.T) {
 	checkGoroutines(t)
 	c := newEchoServer(t).dial(t)
 	payload, _ := appendMessage(nil, wrapperspb.Int32(7))
-	frame, err := appendRequestFrame(nil, &Request{Service: testService, Method: "Sum", Payload: payload}, flagRemoteClosed, defaultMaxMessageSize)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := &Request{Service: testService, Method: "Sum", Payload: payload}
 	s := &clientStream{conn: c.conn, desc: StreamDesc{}, ctx: context.Background()}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.conn.openStream(ctx, s, frame, streamRecvLimit); err != nil {
+	if err := c.conn.openStream(ctx, s, req, flagRemoteClosed, streamRecvLimit, defaultMaxMessageSize); err != nil {
 		t.Fatal(err)
 	}
 	s.ctx = ctx

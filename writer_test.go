@@ -2,6 +2,7 @@ package ttrpc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -23,7 +24,7 @@ func TestFrameWriterConcurrentFramesStayWhole(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
-	w := newFrameWriter(client, 1)
+	w := newFrameWriter(client, 1, 1<<20)
 	const writers, perWriter = 8, 200
 	var wg sync.WaitGroup
 	for g := range writers {
@@ -34,9 +35,9 @@ func TestFrameWriterConcurrentFramesStayWhole(t *testing.T) {
 				body := bytes.Repeat([]byte{byte(g)}, 1+i%300)
 				var err error
 				if i%2 == 0 {
-					err = w.write(testFrame(uint32(g), body), time.Time{}, nil, nil)
+					err = w.write(testFrame(uint32(g), body), 0, time.Time{}, nil)
 				} else {
-					err = w.queue(testFrame(uint32(g), body), time.Time{}, nil)
+					err = w.queue(testFrame(uint32(g), body), 0)
 				}
 				if err != nil {
 					t.Error(err)
@@ -69,12 +70,12 @@ func TestFrameWriterDeadlineDropsUnbegunFrame(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
-	w := newFrameWriter(client, 1)
-	err := w.write(testFrame(1, []byte("lost")), time.Now().Add(20*time.Millisecond), nil, nil)
+	w := newFrameWriter(client, 1, 1<<20)
+	err := w.write(testFrame(1, []byte("lost")), 0, time.Now().Add(20*time.Millisecond), nil)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("got %v, want ErrDeadlineExceeded", err)
 	}
-	go func() { _ = w.write(testFrame(3, []byte("next")), time.Time{}, nil, nil) }()
+	go func() { _ = w.write(testFrame(3, []byte("next")), 0, time.Time{}, nil) }()
 	h, body, err := newFrameReader(server, defaultMaxMessageSize).next()
 	if err != nil || h.streamID != 3 || string(*body) != "next" {
 		t.Fatalf("got %+v %v", h, err)
@@ -87,10 +88,10 @@ func TestFrameWriterDeadlineCompletesBegunFrame(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
-	w := newFrameWriter(client, 1)
+	w := newFrameWriter(client, 1, 1<<20)
 	frame := testFrame(5, bytes.Repeat([]byte("x"), 1000))
 	done := make(chan error, 1)
-	go func() { done <- w.write(frame, time.Now().Add(50*time.Millisecond), nil, nil) }()
+	go func() { done <- w.write(frame, 0, time.Now().Add(50*time.Millisecond), nil) }()
 	head := make([]byte, 4) // the peer reads a little, then stalls
 	if _, err := io.ReadFull(server, head); err != nil {
 		t.Fatal(err)
@@ -120,16 +121,21 @@ func TestFrameWriterBackgroundFailureIsReported(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	w := newFrameWriter(failingConn{Conn: a, err: io.ErrClosedPipe}, 1)
+	w := newFrameWriter(failingConn{Conn: a, err: io.ErrClosedPipe}, 1, 1<<20)
 	broken := make(chan error, 1)
 	w.broken = func(err error) { broken <- err }
-	if err := w.queue(testFrame(1, []byte("x")), time.Time{}, nil); err != nil {
+	if err := w.queue(testFrame(1, []byte("x")), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-broken; !errors.Is(err, io.ErrClosedPipe) {
 		t.Fatalf("broken with %v", err)
 	}
-	if err := w.write(testFrame(3, nil), time.Time{}, nil, nil); !errors.Is(err, io.ErrClosedPipe) {
+	if err := w.write(testFrame(3, nil), 0, time.Time{}, nil); !errors.Is(err, io.ErrClosedPipe) {
 		t.Fatalf("write after failure: %v", err)
 	}
+}
+
+// binaryPutStreamID sets the stream id of a complete frame.
+func binaryPutStreamID(frame []byte, id uint32) {
+	binary.BigEndian.PutUint32(frame[4:8], id)
 }
