@@ -18,8 +18,8 @@
 // and are left out. "est. file" adds to text the package's share of the
 // function tables (pclntab and go:func.*, which nm reports as single
 // unattributed symbols), in proportion to its text: an estimate of what the
-// package adds to a stripped binary. String literals are pooled in
-// go:string.* and belong to no package; they are one row of their own.
+// package adds to a stripped binary. String literals are pooled by the
+// linker and belong to no package; they are one row of their own.
 package main
 
 import (
