@@ -46,7 +46,7 @@ banner = printf '\n==== %s ====\n' "$(1)"
 skip = printf '\n!!!!!!!! SKIPPED: %s !!!!!!!!\n\n' "$(1)"
 
 .PHONY: all help build vet staticcheck lint tools protoc unit test \
-	generate check-generated interop bench-smoke bench footprint \
+	generate check-generated check-dce interop bench-smoke bench footprint \
 	fuzz fuzz-smoke soak modules
 
 all: build
@@ -57,9 +57,10 @@ help:
 	@echo '  vet              go vet ./... in every module'
 	@echo '  lint             vet + staticcheck $(STATICCHECK_VERSION) in every module'
 	@echo '  unit             go test -race -count=1 ./... in every module but interop/'
-	@echo '  test             build, lint, check-generated, unit, fuzz-smoke, interop, bench-smoke'
+	@echo '  test             build, lint, check-generated, check-dce, unit, fuzz-smoke, interop, bench-smoke'
 	@echo '  generate         regenerate protobuf code (scripts/generate.sh)'
 	@echo '  check-generated  fail if generated code is stale (scripts/check-generated.sh)'
+	@echo '  check-dce        fail if a minimal server loses method dead-code elimination (scripts/check-dce.sh)'
 	@echo '  interop          tests against containerd/ttrpc and grpc (interop/)'
 	@echo '  bench            full benchmarks (benchmarks/run.sh)'
 	@echo '  bench-smoke      every benchmark once (-benchtime=1x)'
@@ -142,6 +143,13 @@ check-generated:
 		$(call skip,check-generated: scripts/check-generated.sh does not exist yet); \
 	fi
 
+# A reachable reflective method call makes the linker keep every exported
+# method of the whole program (about a megabyte for a small server); the
+# script asks the linker itself, so it cannot flake.
+check-dce:
+	@$(call banner,check-dce)
+	@bash scripts/check-dce.sh
+
 interop:
 	@$(call banner,interop)
 	@if [ -f interop/go.mod ]; then \
@@ -205,5 +213,5 @@ soak:
 		$(GO) test -count=1 -tags soak -run TestSoak -v ./...; \
 	fi
 
-test: build lint check-generated unit fuzz-smoke interop bench-smoke
+test: build lint check-generated check-dce unit fuzz-smoke interop bench-smoke
 	@$(call banner,make test: all steps passed)

@@ -8,7 +8,7 @@ require (
 	github.com/containerd/ttrpc v1.2.10
 	github.com/ttrpc-go/ttrpc v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.84.0
-	google.golang.org/protobuf v1.36.11
+	google.golang.org/protobuf v1.36.12
 )
 
 require (

@@ -10,7 +10,7 @@ require (
 
 require (
 	golang.org/x/sys v0.46.0 // indirect
-	google.golang.org/protobuf v1.36.11 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/ttrpc-go/ttrpc => ../

@@ -9,7 +9,7 @@ require (
 	github.com/ttrpc-go/ttrpc v0.0.0-00010101000000-000000000000
 	github.com/ttrpc-go/ttrpc/grpcstatus v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.81.1
-	google.golang.org/protobuf v1.36.11
+	google.golang.org/protobuf v1.36.12
 )
 
 require (

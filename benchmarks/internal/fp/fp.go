@@ -1,14 +1,14 @@
-// Package fp holds the bodies of the footprint programs, which are the same
-// for every implementation except for how they serve and dial.
+// Package fp holds the body of the footprint clients, which is the same for
+// every implementation except for how it dials.
 //
-// It imports no RPC library, so each footprint binary links only the library
-// it is built for.
+// It imports no RPC library, so each footprint client links only the library
+// it is built for. The footprint servers do not use it: each is a
+// self-contained program, so that its size is what a user's program pays.
 package fp
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -18,22 +18,6 @@ import (
 
 	"github.com/ttrpc-go/ttrpc/benchmarks/internal/echo"
 )
-
-// ServerMain listens on the unix socket named by the only argument, prints
-// "ready" once it accepts connections and serves with serve until the
-// process is killed. It exits with status 1 if it cannot start or serve
-// fails.
-func ServerMain(serve func(l net.Listener) error) {
-	if len(os.Args) != 2 {
-		fail(fmt.Errorf("usage: %s SOCKET", os.Args[0]))
-	}
-	l, err := net.Listen("unix", os.Args[1])
-	if err != nil {
-		fail(err)
-	}
-	fmt.Println("ready")
-	fail(serve(l))
-}
 
 // ClientMain opens as many connections as the second argument says to the
 // unix socket named by the first one, makes one 16-byte echo call on each,
