@@ -46,7 +46,22 @@ func (r *requestCarrier) Set(key, value string) {
 		r.Metadata = kept
 		break
 	}
+	if len(r.Metadata) == 0 {
+		// The common case, a call without metadata of its own: one
+		// allocation holds both the entry and the slice.
+		b := &singleEntry{}
+		b.kv.Key, b.kv.Value = key, value
+		b.list[0] = &b.kv
+		r.Metadata = b.list[:]
+		return
+	}
 	r.Metadata = append(r.Metadata, &ttrpc.KeyValue{Key: key, Value: value})
+}
+
+// singleEntry is a metadata list of one entry, allocated at once.
+type singleEntry struct {
+	kv   ttrpc.KeyValue
+	list [1]*ttrpc.KeyValue
 }
 
 // Keys returns the metadata keys, duplicates included.
