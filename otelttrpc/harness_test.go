@@ -161,15 +161,15 @@ func wantAttrs(t *testing.T, what string, attrs []attribute.KeyValue, want map[s
 		switch w := w.(type) {
 		case nil:
 			if ok {
-				t.Errorf("%s: %s = %v, want none", what, k, v.Emit())
+				t.Errorf("%s: %s = %v, want none", what, k, v.String())
 			}
 		case string:
 			if !ok || v.AsString() != w {
-				t.Errorf("%s: %s = %q (present %v), want %q", what, k, v.Emit(), ok, w)
+				t.Errorf("%s: %s = %q (present %v), want %q", what, k, v.String(), ok, w)
 			}
 		case int:
 			if !ok || v.AsInt64() != int64(w) {
-				t.Errorf("%s: %s = %v (present %v), want %d", what, k, v.Emit(), ok, w)
+				t.Errorf("%s: %s = %v (present %v), want %d", what, k, v.String(), ok, w)
 			}
 		}
 	}
