@@ -3,6 +3,7 @@ module github.com/ttrpc-go/ttrpc/otelttrpc
 go 1.25.0
 
 require (
+	github.com/containerd/log v0.1.0
 	github.com/containerd/otelttrpc v0.1.0
 	github.com/containerd/ttrpc v1.2.10
 	github.com/ttrpc-go/ttrpc v0.0.0-00010101000000-000000000000
@@ -17,7 +18,6 @@ require (
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/containerd/log v0.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
