@@ -375,3 +375,18 @@ func TestMetadataKept(t *testing.T) {
 		t.Errorf("caller's metadata changed: %v", md)
 	}
 }
+
+// TestClosedClient records a call on a closed connection as UNAVAILABLE.
+func TestClosedClient(t *testing.T) {
+	tel := newTelemetry(t)
+	w := newWorld(t, tel, nil)
+	w.client.Close()
+	err := w.client.Call(context.Background(), service, "Echo", wrapperspb.String("hi"), &wrapperspb.StringValue{})
+	if !errors.Is(err, ttrpc.ErrClosed) {
+		t.Fatalf("Call: %v, want ErrClosed", err)
+	}
+	client := tel.span(t, "test.v1.Echo/Echo", trace.SpanKindClient)
+	wantAttrs(t, "client span", client.Attributes(), map[string]any{"rpc.response.status_code": "UNAVAILABLE", "error.type": "UNAVAILABLE"})
+	p := tel.point(t, "rpc.client.call.duration", "test.v1.Echo/Echo")
+	wantAttrs(t, "client metric", p.Attributes.ToSlice(), map[string]any{"rpc.response.status_code": "UNAVAILABLE"})
+}
