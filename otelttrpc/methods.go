@@ -1,0 +1,95 @@
+package otelttrpc
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ttrpc-go/ttrpc/codes"
+)
+
+// systemName is rpc.system.name of every span and measurement.
+var systemName = semconv.RPCSystemNameKey.String("ttrpc")
+
+// method holds what a call of one method records that does not change
+// from call to call, built once so that a call allocates as little as
+// possible: the span name and start options, and the measurement options
+// of each status code.
+type method struct {
+	side      side
+	name      string // rpc.method, also the span name
+	startOpts []trace.SpanStartOption
+	// recordOpts[code] is built the first time a call ends with code.
+	recordOpts [len(codeNames)]atomic.Pointer[[]metric.RecordOption]
+}
+
+// maxCachedMethods bounds the cache: a client can call any name, and
+// past this many the extra ones are described afresh on every call.
+const maxCachedMethods = 1024
+
+// methodCache maps a full method name ("/service/method") to its method.
+type methodCache struct {
+	side    side
+	entries sync.Map
+	size    atomic.Int32
+}
+
+func newMethodCache(s side) *methodCache { return &methodCache{side: s} }
+
+// get returns the method of fullMethod, creating it on first use.
+func (c *methodCache) get(fullMethod string) *method {
+	if m, ok := c.entries.Load(fullMethod); ok {
+		return m.(*method)
+	}
+	m := newMethod(c.side, fullMethod)
+	if c.size.Load() >= maxCachedMethods {
+		return m
+	}
+	actual, loaded := c.entries.LoadOrStore(fullMethod, m)
+	if !loaded {
+		c.size.Add(1)
+	}
+	return actual.(*method)
+}
+
+func newMethod(s side, fullMethod string) *method {
+	name := strings.TrimPrefix(fullMethod, "/")
+	kind := trace.SpanKindClient
+	if s == sideServer {
+		kind = trace.SpanKindServer
+	}
+	return &method{
+		side: s,
+		name: name,
+		startOpts: []trace.SpanStartOption{
+			trace.WithSpanKind(kind),
+			trace.WithAttributes(systemName, semconv.RPCMethod(name)),
+		},
+	}
+}
+
+// measurement returns the options recording a call that ended with code.
+func (m *method) measurement(code codes.Code) []metric.RecordOption {
+	if int(code) >= len(m.recordOpts) {
+		return m.newMeasurement(code)
+	}
+	if opts := m.recordOpts[code].Load(); opts != nil {
+		return *opts
+	}
+	opts := m.newMeasurement(code)
+	m.recordOpts[code].Store(&opts)
+	return opts
+}
+
+func (m *method) newMeasurement(code codes.Code) []metric.RecordOption {
+	attrs := []attribute.KeyValue{systemName, semconv.RPCMethod(m.name), semconv.RPCResponseStatusCode(codeName(code))}
+	if failed(m.side, code) {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(codeName(code)))
+	}
+	return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
+}
