@@ -3,7 +3,6 @@ package ttrpc
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -23,7 +22,7 @@ type Client struct {
 	unaryInterceptor  UnaryClientInterceptor
 	streamInterceptor StreamClientInterceptor
 	maxMessageSize    int
-	logger            *slog.Logger
+	logger            Logger
 
 	onClose func()
 	// userCloseDone is closed after the onClose callback returned.
@@ -113,7 +112,7 @@ func WithClientStatusError(f func(*spb.Status) error) ClientOpts {
 
 // WithClientLogger sets the logger of connection events. The default
 // discards everything.
-func WithClientLogger(l *slog.Logger) ClientOpts {
+func WithClientLogger(l Logger) ClientOpts {
 	return func(c *Client) {
 		if l != nil {
 			c.logger = l
@@ -125,8 +124,6 @@ func clampMessageLimit(limit int) int {
 	return min(max(limit, minMessageSizeLimit), maxMessageSizeLimit)
 }
 
-// discardLogger is the default logger: the library is quiet unless asked.
-var discardLogger = slog.New(slog.DiscardHandler)
 
 // NewClient starts a client on conn, which it owns from now on: Close
 // closes it. The client opens odd stream ids, as the dialling side of a
@@ -157,7 +154,7 @@ func NewClient(nc net.Conn, opts ...ClientOpts) *Client {
 
 // newClientConfig returns a Client with defaults (logger being the
 // default logger) and opts applied, not yet bound to a connection.
-func newClientConfig(opts []ClientOpts, logger *slog.Logger) *Client {
+func newClientConfig(opts []ClientOpts, logger Logger) *Client {
 	c := &Client{
 		maxMessageSize:    defaultMaxMessageSize,
 		logger:            logger,

@@ -3,7 +3,6 @@ package ttrpc
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 )
 
@@ -18,7 +17,7 @@ type serverConfig struct {
 	maxMessageSize     int
 	maxStreams         int
 	handshakeTimeout   time.Duration
-	logger             *slog.Logger
+	logger             Logger
 	peerClientOpts     []ClientOpts
 	writeStallTimeout  time.Duration
 	connBudget         int64 // 0: the default for the message limit
@@ -36,8 +35,8 @@ type connConfig struct {
 	// logger receives handler events (panics); connLogger connection
 	// events. They differ on a client whose serving side has a logger of
 	// its own (WithClientServerOpts(WithServerLogger(l))).
-	logger     *slog.Logger
-	connLogger *slog.Logger
+	logger     Logger
+	connLogger Logger
 	// services is what this side serves (possibly nothing yet).
 	services *serviceSet
 	serving  *servingConfig
@@ -224,7 +223,7 @@ func WithServerWriteStallTimeout(d time.Duration) ServerOpt {
 
 // WithServerLogger sets the logger of connection and handler events. The
 // default discards everything.
-func WithServerLogger(l *slog.Logger) ServerOpt {
+func WithServerLogger(l Logger) ServerOpt {
 	return func(c *serverConfig) error {
 		if l == nil {
 			return errors.New("ttrpc: nil logger")

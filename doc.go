@@ -44,5 +44,6 @@
 // on both sides; the message size limit is configurable; oversized
 // messages and handler panics fail one call, never the connection; Shutdown
 // lets running calls finish; the handshake result reaches handlers
-// (HandshakeResult); logging goes to a log/slog logger, quiet by default.
+// (HandshakeResult); logging goes to a Logger (a *slog.Logger will do),
+// quiet by default.
 package ttrpc
