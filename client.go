@@ -124,7 +124,6 @@ func clampMessageLimit(limit int) int {
 	return min(max(limit, minMessageSizeLimit), maxMessageSizeLimit)
 }
 
-
 // NewClient starts a client on conn, which it owns from now on: Close
 // closes it. The client opens odd stream ids, as the dialling side of a
 // ttrpc connection does. An option of WithClientServerOpts that fails

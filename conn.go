@@ -290,7 +290,6 @@ func (c *conn) statusError(st *spb.Status) error {
 	return status.ErrorProto(st)
 }
 
-
 // close ends the connection with err (once): the socket is closed, calls
 // fail with err, handler contexts are cancelled.
 func (c *conn) close(err error) {

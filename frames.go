@@ -66,7 +66,6 @@ func appendLengthPrefixed(b []byte, mm measured) ([]byte, error) {
 	return mm.appendTo(b)
 }
 
-
 // requestSize is the encoded size of r's envelope.
 func requestSize(r *Request) int {
 	return requestEnvelopeSize(r.Service, r.Method, len(r.Payload), r.TimeoutNano, r.Metadata)
