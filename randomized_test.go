@@ -92,6 +92,56 @@ var relOps = []struct {
 		}
 		return nil
 	}},
+	{"pipelined burst past the budget", 1, func(ctx context.Context, rng *rand.Rand, c *Client) error {
+		// 32 calls of 256 KiB at once: twice the server's budget in this
+		// test, so its reader must stop and resume; every call gets its
+		// own answer.
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for i := range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				want := bytes.Repeat([]byte{byte(i)}, 256<<10)
+				var got wrapperspb.BytesValue
+				if err := c.Call(ctx, testService, "Echo", wrapperspb.Bytes(want), &got); err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got.Value, want) {
+					errs <- fmt.Errorf("burst call %d answered with other bytes", i)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}},
+	{"flood not read", 2, func(ctx context.Context, rng *rand.Rand, c *Client) error {
+		// A stream whose receiver stops reading after a few messages
+		// while the server keeps sending, then gives up at its deadline.
+		ctx, cancel := context.WithTimeout(ctx, time.Duration(5+rng.IntN(20))*time.Millisecond)
+		defer cancel()
+		s, err := c.NewStream(ctx, &StreamDesc{StreamingServer: true}, relService, "Flood", &emptypb.Empty{})
+		if err != nil {
+			return relAbandonedErr(err)
+		}
+		for range rng.IntN(4) {
+			if err := s.RecvMsg(&wrapperspb.BytesValue{}); err != nil {
+				return relAbandonedErr(err)
+			}
+		}
+		<-ctx.Done()
+		if err := s.RecvMsg(&wrapperspb.BytesValue{}); err == nil {
+			for {
+				if err := s.RecvMsg(&wrapperspb.BytesValue{}); err != nil {
+					return relAbandonedErr(err)
+				}
+			}
+		} else {
+			return relAbandonedErr(err)
+		}
+	}},
 	{"unary cancelled", 10, func(ctx context.Context, rng *rand.Rand, c *Client) error {
 		ctx, cancel := context.WithCancel(ctx)
 		if rng.IntN(4) == 0 {
@@ -284,7 +334,7 @@ func TestRandomizedProtocol(t *testing.T) {
 	}
 	t.Logf("seed %d (replay with TTRPC_RANDOM_SEED=%d)", seed, seed)
 	checkGoroutines(t)
-	rs := newRelServer(t, WithServerMaxConcurrentStreams(0))
+	rs := newRelServer(t, WithServerMaxConcurrentStreams(0), WithServerConnectionBudget(1)) // the smallest budget
 
 	const slots, workersPerSlot, opsPerWorker = 8, 4, 120
 	// About one client close per 150 operations.
@@ -363,6 +413,16 @@ func TestRandomizedProtocol(t *testing.T) {
 		}
 	}
 	relEventually(t, "the server's stream entries to go", func() bool { _, n := relServed(rs.srv); return n == 0 })
+	relEventually(t, "the connections' budgets to be released", func() bool {
+		rs.srv.mu.Lock()
+		defer rs.srv.mu.Unlock()
+		for sc := range rs.srv.conns {
+			if sc.budget.heldBytes() != 0 {
+				return false
+			}
+		}
+		return true
+	})
 	for _, s := range all {
 		c, _ := s.get()
 		c.Close()
