@@ -52,6 +52,8 @@ type connConfig struct {
 	writeStallTimeout time.Duration
 	// onPeerServing is called when the dialler announces that it serves.
 	onPeerServing func(context.Context, *Client)
+	// workers run the handlers of every connection of this side.
+	workers *workerPool
 }
 
 // writeBudget is the room for outgoing bytes: 1 MiB, or a quarter of a
@@ -81,6 +83,7 @@ func (c *serverConfig) connConfig(services *serviceSet) *connConfig {
 		peerClientOpts:    c.peerClientOpts,
 		writeStallTimeout: c.writeStallTimeout,
 		onPeerServing:     c.onPeerServing,
+		workers:           newWorkerPool(),
 	}
 }
 

@@ -76,9 +76,6 @@ type conn struct {
 
 	done chan struct{} // closed once the connection is closed and cleaned up
 
-	// work hands requests to handler goroutines waiting for one.
-	work        chan *serverStream
-	idleWorkers atomic.Int32
 }
 
 func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *conn {
@@ -89,7 +86,6 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 		calls:       make(map[uint32]*clientStream),
 		served:      make(map[uint32]*serverStream),
 		done:        make(chan struct{}),
-		work:        make(chan *serverStream),
 		peerServing: make(chan struct{}),
 	}
 	c.budget.limit = cfg.connBudget
@@ -107,7 +103,10 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 }
 
 // start launches the reader goroutine.
-func (c *conn) start() { go c.run() }
+func (c *conn) start() {
+	c.cfg.workers.connStarted()
+	go c.run()
+}
 
 func (c *conn) run() {
 	err := c.readLoop()
@@ -320,6 +319,7 @@ func (c *conn) close(err error) {
 	for _, ss := range waiting {
 		ss.discard()
 	}
+	c.cfg.workers.connEnded()
 	if c.cfg.onClose != nil {
 		c.cfg.onClose(c)
 	}

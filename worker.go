@@ -2,6 +2,9 @@ package ttrpc
 
 import (
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ttrpc-go/ttrpc/codes"
@@ -9,18 +12,15 @@ import (
 
 // The serving side of a connection: requests the peer opens streams with.
 // The reader decodes a request and admits it; its handler runs on a
-// goroutine of the connection's pool, at most maxStreams at once, the
-// others waiting in arrival order. A goroutine that finished a handler
-// takes the next waiting request, or waits a moment for a new one before
-// exiting: under load this saves starting a goroutine and growing its
-// stack for every request, and an idle connection keeps no goroutine
-// beyond workerIdle.
+// goroutine of the side's worker pool, at most maxStreams at once per
+// connection, the others waiting in arrival order. A goroutine that
+// finished a handler takes the next waiting request of its connection, or
+// waits a moment for a new one of any connection before exiting: under load
+// this saves starting a goroutine and growing its stack for every request.
 
 const (
 	// workerIdle is how long a handler goroutine waits for more work.
 	workerIdle = 2 * time.Second
-	// maxIdleWorkers bounds the goroutines waiting per connection.
-	maxIdleWorkers = 4
 )
 
 // servingConfig holds what handlers are wrapped in.
@@ -82,24 +82,72 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 	}
 }
 
-// dispatch runs ss's handler on a waiting goroutine of the connection, or on
-// a new one.
+// workerPool lends handler goroutines to every connection of one Server
+// (or one Client): a goroutine that finished a handler waits workerIdle for
+// the next request of any connection before exiting, so an idle connection
+// keeps no goroutine of its own.
+//
+// Idle goroutines also exit as soon as the side has no connection left, so
+// that closing a Server or Client leaves no goroutine behind.
+type workerPool struct {
+	work chan *serverStream
+	idle atomic.Int32
+
+	mu    sync.Mutex
+	conns int
+	empty chan struct{} // closed when conns drops to zero
+}
+
+func newWorkerPool() *workerPool {
+	return &workerPool{work: make(chan *serverStream), empty: make(chan struct{})}
+}
+
+// connStarted and connEnded count the connections the pool serves.
+func (p *workerPool) connStarted() {
+	p.mu.Lock()
+	if p.conns == 0 {
+		p.empty = make(chan struct{})
+	}
+	p.conns++
+	p.mu.Unlock()
+}
+
+func (p *workerPool) connEnded() {
+	p.mu.Lock()
+	p.conns--
+	if p.conns == 0 {
+		close(p.empty)
+	}
+	p.mu.Unlock()
+}
+
+func (p *workerPool) emptied() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.empty
+}
+
+// maxIdleWorkers bounds the goroutines waiting for work per pool.
+func maxIdleWorkers() int32 { return int32(4 * runtime.GOMAXPROCS(0)) }
+
+// dispatch runs ss's handler on a waiting goroutine, or on a new one.
 func (c *conn) dispatch(ss *serverStream) {
+	p := c.cfg.workers
 	select {
-	case c.work <- ss:
+	case p.work <- ss:
 	default:
-		go c.worker(ss)
+		go p.worker(ss)
 	}
 }
 
-func (c *conn) worker(ss *serverStream) {
+func (p *workerPool) worker(ss *serverStream) {
 	var idle *time.Timer
 	for {
 		for ss != nil {
-			ss = ss.run() // the next waiting stream, if any
+			ss = ss.run() // the next waiting stream of its connection, if any
 		}
-		if c.idleWorkers.Add(1) > maxIdleWorkers {
-			c.idleWorkers.Add(-1)
+		if p.idle.Add(1) > maxIdleWorkers() {
+			p.idle.Add(-1)
 			return
 		}
 		if idle == nil {
@@ -108,13 +156,13 @@ func (c *conn) worker(ss *serverStream) {
 			idle.Reset(workerIdle)
 		}
 		select {
-		case ss = <-c.work:
-			c.idleWorkers.Add(-1)
+		case ss = <-p.work:
+			p.idle.Add(-1)
 		case <-idle.C:
-			c.idleWorkers.Add(-1)
+			p.idle.Add(-1)
 			return
-		case <-c.done:
-			c.idleWorkers.Add(-1)
+		case <-p.emptied():
+			p.idle.Add(-1)
 			idle.Stop()
 			return
 		}
