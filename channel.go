@@ -1,7 +1,6 @@
 package ttrpc
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -112,7 +111,7 @@ func decodeFrameHeader(b []byte) frameHeader {
 // header first, so that the reader can decide what the body is worth
 // (deliver it, wait for budget, or skip it) before allocating for it.
 type frameReader struct {
-	br             *bufio.Reader
+	br             *connReader
 	hdr            [frameHeaderLength]byte
 	maxMessageSize int // bodies above this are skipped, never allocated
 }
@@ -124,7 +123,7 @@ type frameReader struct {
 const readBufferSize = 4 << 10
 
 func newFrameReader(r io.Reader, maxMessageSize int) *frameReader {
-	return &frameReader{br: bufio.NewReaderSize(r, readBufferSize), maxMessageSize: maxMessageSize}
+	return &frameReader{br: newConnReader(r), maxMessageSize: maxMessageSize}
 }
 
 // oversizeError reports a frame whose body was larger than the limit; its
@@ -158,7 +157,7 @@ func (fr *frameReader) readHeader() (frameHeader, error) {
 
 // skipBody discards the body of the frame whose header was just read.
 func (fr *frameReader) skipBody(h frameHeader) error {
-	if _, err := fr.br.Discard(int(h.length)); err != nil {
+	if err := fr.br.discard(int(h.length)); err != nil {
 		return fmt.Errorf("ttrpc: skipping a frame body: %w", noEOF(err))
 	}
 	return nil
