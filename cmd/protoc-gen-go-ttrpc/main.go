@@ -17,7 +17,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/ttrpc-go/ttrpc/internal/genttrpc"
+	"github.com/ttrpc-go/ttrpc/plugin/genttrpc"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/pluginpb"
@@ -57,7 +57,7 @@ func run(r io.Reader, w io.Writer) error {
 // generate answers one request. It fails when the request's parameters or
 // descriptors are invalid.
 func generate(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	var opts genttrpc.Options
+	opts := genttrpc.Options{ServerOnlyRegister: true}
 	gen, err := protogen.Options{ParamFunc: func(name, value string) error {
 		if name == "prefix" {
 			opts.Prefix = value

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ttrpc-go/ttrpc/internal/genttrpc"
+	"github.com/ttrpc-go/ttrpc/plugin/genttrpc"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -108,7 +108,7 @@ func Generate(apart bool) (map[string][]byte, error) {
 		if !f.Generate {
 			continue
 		}
-		opts := genttrpc.Options{Prefix: Prefix}
+		opts := genttrpc.Options{Prefix: Prefix, ServerOnlyRegister: true}
 		if apart {
 			opts.ImportPath = protogen.GoImportPath(StubsRoot + "/" + path.Dir(f.Desc.Path()))
 		}
