@@ -10,6 +10,11 @@
 // Parameters are protogen's usual ones (paths=, module=, M<file>=<package>)
 // plus prefix=<X>, which is prepended to every service's Go name. Unknown
 // parameters are ignored. Files without services produce no output.
+//
+// The generated RegisterXService takes a *ttrpc.Server or a *ttrpc.Client
+// (anything with RegisterService(string, *ttrpc.ServiceDesc)), so a client
+// serves a service to the server it is connected to in one line; otherwise
+// the output is that of containerd's plugin (see package plugin/genttrpc).
 package main
 
 import (
@@ -57,7 +62,7 @@ func run(r io.Reader, w io.Writer) error {
 // generate answers one request. It fails when the request's parameters or
 // descriptors are invalid.
 func generate(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
-	opts := genttrpc.Options{ServerOnlyRegister: true}
+	var opts genttrpc.Options
 	gen, err := protogen.Options{ParamFunc: func(name, value string) error {
 		if name == "prefix" {
 			opts.Prefix = value

@@ -50,9 +50,11 @@ func runPlugin(t *testing.T, bin string, req []byte) map[string]string {
 
 // TestSameOutputAsReferencePlugin runs containerd/ttrpc's protoc-gen-go-ttrpc
 // and ours on the plugin test protos. Outputs must be identical but for
-// the ttrpc import path and the wire names of methods whose proto names are
-// not CamelCase, which the reference got wrong (registered under the Go
-// name, so that its own clients could not reach them).
+// the ttrpc import path, the srv parameter of RegisterXService (which takes
+// a *ttrpc.Client as well, see acceptRegistrar) and the wire names of
+// methods whose proto names are not CamelCase, which the reference got
+// wrong (registered under the Go name, so that its own clients could not
+// reach them).
 func TestSameOutputAsReferencePlugin(t *testing.T) {
 	dir := t.TempDir()
 	ref := buildPlugin(t, dir, "reference", "github.com/containerd/ttrpc/cmd/protoc-gen-go-ttrpc")
@@ -80,8 +82,8 @@ func TestSameOutputAsReferencePlugin(t *testing.T) {
 			for name, w := range want {
 				if g, ok := got[name]; !ok {
 					t.Errorf("%s: not generated", name)
-				} else if g != fixes.Replace(w) {
-					t.Errorf("%s differs from the reference's output:\n--- ours\n%s\n--- reference (fixed)\n%s", name, g, fixes.Replace(w))
+				} else if w := string(acceptRegistrar([]byte(fixes.Replace(w)))); g != w {
+					t.Errorf("%s differs from the reference's output:\n--- ours\n%s\n--- reference (fixed)\n%s", name, g, w)
 				}
 			}
 		})

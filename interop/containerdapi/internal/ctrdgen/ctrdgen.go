@@ -108,7 +108,7 @@ func Generate(apart bool) (map[string][]byte, error) {
 		if !f.Generate {
 			continue
 		}
-		opts := genttrpc.Options{Prefix: Prefix, ServerOnlyRegister: true}
+		opts := genttrpc.Options{Prefix: Prefix}
 		if apart {
 			opts.ImportPath = protogen.GoImportPath(StubsRoot + "/" + path.Dir(f.Desc.Path()))
 		}
