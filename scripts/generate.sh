@@ -64,6 +64,14 @@ protoc -I"$root/example" -I"$wkt" \
 	--go-ttrpc_out="$out/example/goproto" --go-ttrpc_opt="paths=source_relative,$goproto" \
 	"$root/example/example.proto"
 
+# --- example/greeter: calls in both directions, protobuf-go flavour -------
+gr=example/greeter/greeterpb
+mkdir -p "$out/$gr"
+protoc -I"$root/$gr" -I"$wkt" \
+	--go_out="$out/$gr" --go_opt=paths=source_relative \
+	--go-ttrpc_out="$out/$gr" --go-ttrpc_opt=paths=source_relative \
+	"$root/$gr/greeter.proto"
+
 # --- plugin tests -------------------------------------------------------------
 # The test protos' descriptors (embedded by the golden tests, which need no
 # protoc), and both flavours of Go code for them: the golden files are
