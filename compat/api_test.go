@@ -75,23 +75,26 @@ var (
 	_ func(*Request) int64                   = (*Request).GetTimeoutNano
 	_ func(*Request) []*KeyValue             = (*Request).GetMetadata
 	_ func(*Request) protoreflect.Message    = (*Request).ProtoReflect
-	_ func(*Request) ([]byte, []int)         = (*Request).Descriptor
+	_ legacyDescriptor                       = (*Request)(nil)
 	_ func(*Request)                         = (*Request).Reset
 	_ func(*Request) string                  = (*Request).String
 	_ func(*Request)                         = (*Request).ProtoMessage
 	_ func(*Response) *spb.Status            = (*Response).GetStatus
 	_ func(*Response) []byte                 = (*Response).GetPayload
 	_ func(*Response) protoreflect.Message   = (*Response).ProtoReflect
-	_ func(*Response) ([]byte, []int)        = (*Response).Descriptor
+	_ legacyDescriptor                       = (*Response)(nil)
 	_ func(*StringList) []string             = (*StringList).GetList
 	_ func(*StringList) protoreflect.Message = (*StringList).ProtoReflect
-	_ func(*StringList) ([]byte, []int)      = (*StringList).Descriptor
+	_ legacyDescriptor                       = (*StringList)(nil)
 	_ func(*KeyValue) string                 = (*KeyValue).GetKey
 	_ func(*KeyValue) string                 = (*KeyValue).GetValue
 	_ func(*KeyValue) protoreflect.Message   = (*KeyValue).ProtoReflect
-	_ func(*KeyValue) ([]byte, []int)        = (*KeyValue).Descriptor
+	_ legacyDescriptor                       = (*KeyValue)(nil)
 	_ func(*Response) string                 = (*Response).String
 )
+
+// legacyDescriptor is the deprecated method generated code still has.
+type legacyDescriptor interface{ Descriptor() ([]byte, []int) }
 
 // Types whose shape code relies on: field names and types, function types.
 var (
