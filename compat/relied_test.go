@@ -396,3 +396,25 @@ func TestSameUserHandshaker(t *testing.T) {
 	}
 	_ = os.Getuid
 }
+
+// A stream whose client is closed fails with the bare ErrClosed too
+// (containerd's streaming proxy and CRI's stats streams check it).
+func TestStreamOfClosedClientReturnsBareErrClosed(t *testing.T) {
+	s := serveUnix(t)
+	c := s.dial(t)
+	ctx := testContext(t)
+	cs, err := c.NewStream(ctx, &StreamDesc{StreamingClient: true}, testService, "Sink", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.SendMsg(&wrapperspb.BytesValue{Value: []byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := cs.RecvMsg(&wrapperspb.Int64Value{}); err != ErrClosed {
+		t.Fatalf("RecvMsg after Close: %#v, want the bare ErrClosed", err)
+	}
+	if err := cs.SendMsg(&wrapperspb.BytesValue{}); err != ErrClosed && err != ErrStreamClosed {
+		t.Fatalf("SendMsg after Close: %#v", err)
+	}
+}
