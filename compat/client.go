@@ -3,9 +3,12 @@ package ttrpc
 import (
 	"context"
 	"net"
+	"time"
 
 	ttrpcgo "github.com/ttrpc-go/ttrpc"
-	"github.com/ttrpc-go/ttrpc/grpcstatus"
+	statusconv "github.com/ttrpc-go/ttrpc/grpcstatus"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 )
 
 // Client calls services over one connection; it is safe for concurrent
@@ -92,7 +95,7 @@ func NewClient(conn net.Conn, opts ...ClientOpts) *Client {
 	for _, o := range opts {
 		o(c)
 	}
-	goOpts := []ttrpcgo.ClientOpts{ttrpcgo.WithClientStatusError(grpcstatus.ErrorProto)}
+	goOpts := []ttrpcgo.ClientOpts{ttrpcgo.WithClientStatusError(statusconv.ErrorProto)}
 	if c.onClose != nil {
 		goOpts = append(goOpts, ttrpcgo.WithOnClose(c.onClose))
 	}
@@ -118,7 +121,26 @@ func NewClient(conn net.Conn, opts ...ClientOpts) *Client {
 // messages that do not marshal, ...), the bare ErrClosed when the
 // connection is gone, or the bare context error when ctx ends first.
 func (c *Client) Call(ctx context.Context, service, method string, req, resp any) error {
-	return compatError(c.c.Call(ctx, service, method, req, resp))
+	return timeoutError(ctx, compatError(c.c.Call(ctx, service, method, req, resp)))
+}
+
+// timeoutError returns the bare context.DeadlineExceeded for a call whose
+// own deadline has passed but which the handler's DeadlineExceeded status
+// answered first: the deadline travels to the server, which may give up
+// at the same moment as the caller, and programs (Kata) compare the text
+// of a timed-out call with "context deadline exceeded".
+func timeoutError(ctx context.Context, err error) error {
+	if err == nil || err == context.DeadlineExceeded {
+		return err
+	}
+	d, ok := ctx.Deadline()
+	if !ok || time.Now().Before(d) {
+		return err
+	}
+	if st, isStatus := grpcstatus.FromError(err); isStatus && st.Code() == codes.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // NewStream opens a streaming call of service/method; req, when not nil,
