@@ -151,7 +151,7 @@ func (c *Client) NewStream(ctx context.Context, desc *StreamDesc, service, metho
 	if err != nil {
 		return nil, compatError(err)
 	}
-	return &clientStream{s: s}, nil
+	return &clientStream{s: s, ctx: ctx}, nil
 }
 
 // Close closes the connection; calls and streams in progress fail with
@@ -163,8 +163,11 @@ func (c *Client) Close() error { return c.c.Close() }
 func (c *Client) UserOnCloseWait(ctx context.Context) error { return c.c.UserOnCloseWait(ctx) }
 
 // clientStream translates the errors of a ttrpc-go stream.
-type clientStream struct{ s ttrpcgo.ClientStream }
+type clientStream struct {
+	s   ttrpcgo.ClientStream
+	ctx context.Context // the stream's, for timeoutError
+}
 
 func (s *clientStream) CloseSend() error    { return compatError(s.s.CloseSend()) }
 func (s *clientStream) SendMsg(m any) error { return compatError(s.s.SendMsg(m)) }
-func (s *clientStream) RecvMsg(m any) error { return compatError(s.s.RecvMsg(m)) }
+func (s *clientStream) RecvMsg(m any) error { return timeoutError(s.ctx, compatError(s.s.RecvMsg(m))) }
