@@ -1,5 +1,3 @@
-//go:build compat_engine
-
 package ttrpc
 
 import (
@@ -11,11 +9,7 @@ import (
 	"time"
 )
 
-// Tests of behaviour the connection engine of the root module provides;
-// they wait for the engine rewrite on main and run with
-// `go test -tags compat_engine`.
-
-// TestMessageConn: connections like NRI's multiplexer's: nil addresses,
+// TestMessageConn: connections like NRI's multiplexer's (see frameConn): nil addresses,
 // deadlines that do nothing, every Write delivered as one message, and a
 // Read that fails with ENOMEM when its buffer cannot hold the next message.
 func TestMessageConn(t *testing.T) {
