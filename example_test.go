@@ -11,6 +11,7 @@ import (
 
 	"github.com/ttrpc-go/ttrpc"
 	"github.com/ttrpc-go/ttrpc/codes"
+	"github.com/ttrpc-go/ttrpc/example/events/eventspb"
 	"github.com/ttrpc-go/ttrpc/status"
 )
 
@@ -147,66 +148,76 @@ func ExampleUnixSocketRequireSameUser() {
 }
 
 // A server pushes events to the clients connected to it, over their own
-// connections: each client serves an event service, and the server keeps
-// the PeerClient of every subscriber. A client's cancel stops the handler
-// of its call.
+// connections, with code protoc-gen-go-ttrpc generated on both ends
+// (example/events/eventspb): each client registers a Sink on its
+// *ttrpc.Client with the same generated function a server uses, and the
+// server keeps a generated Sink client on the PeerClient of every
+// subscriber. A client's cancel stops the handler of its call.
 func ExamplePeerClient() {
 	l, cleanup := listen()
 	defer cleanup()
 
-	subscribers := make(chan *ttrpc.Client, 1)
-	started, stopped := make(chan struct{}), make(chan error, 1)
 	srv, _ := ttrpc.NewServer()
-	srv.Register("events.v1.Hub", map[string]ttrpc.Method{
-		"Subscribe": func(ctx context.Context, unmarshal func(any) error) (any, error) {
-			peer, _ := ttrpc.PeerClient(ctx)
-			subscribers <- peer // kept, to push to later
-			return &wrapperspb.StringValue{}, nil
-		},
-		"LongJob": func(ctx context.Context, unmarshal func(any) error) (any, error) {
-			close(started)
-			<-ctx.Done() // the caller's cancel arrives here
-			stopped <- ctx.Err()
-			return nil, ctx.Err()
-		},
-	})
+	hub := &exampleHub{subscribers: make(chan eventspb.SinkService, 1), started: make(chan struct{}), stopped: make(chan error, 1)}
+	eventspb.RegisterHubService(srv, hub)
 	go srv.Serve(context.Background(), l)
 	defer srv.Close()
 
 	conn, _ := net.Dial("unix", l.Addr().String())
 	client := ttrpc.NewClient(conn)
 	defer client.Close()
-	received := make(chan string, 1)
-	client.Register("events.v1.Sink", map[string]ttrpc.Method{
-		"Publish": func(ctx context.Context, unmarshal func(any) error) (any, error) {
-			var ev wrapperspb.StringValue
-			if err := unmarshal(&ev); err != nil {
-				return nil, err
-			}
-			received <- ev.Value
-			return &wrapperspb.StringValue{}, nil
-		},
-	})
-	if err := client.Call(context.Background(), "events.v1.Hub", "Subscribe", &wrapperspb.StringValue{}, &wrapperspb.StringValue{}); err != nil {
+	sink := exampleSink(make(chan string, 1))
+	eventspb.RegisterSinkService(client, sink) // the client now serves Sink
+	// Subscribe follows the registration on the same connection, so the
+	// server sees the client serving by the time it handles Subscribe.
+	hubClient := eventspb.NewHubClient(client)
+	if _, err := hubClient.Subscribe(context.Background(), &eventspb.SubscribeRequest{Name: "shim"}); err != nil {
 		panic(err)
 	}
 
 	// Later, the server publishes an event to its subscriber.
-	peer := <-subscribers
-	if err := peer.Call(context.Background(), "events.v1.Sink", "Publish", wrapperspb.String("task exited"), &wrapperspb.StringValue{}); err != nil {
+	subscriber := <-hub.subscribers
+	if _, err := subscriber.Publish(context.Background(), &eventspb.Event{Text: "task exited"}); err != nil {
 		panic(err)
 	}
-	fmt.Println("client received:", <-received)
+	fmt.Println("client received:", <-sink)
 
 	// The client gives up on a long call; the handler sees it at once.
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		_ = client.Call(ctx, "events.v1.Hub", "LongJob", &wrapperspb.StringValue{}, &wrapperspb.StringValue{})
-	}()
-	<-started
+	go func() { _, _ = hubClient.LongJob(ctx, &eventspb.LongJobRequest{}) }()
+	<-hub.started
 	cancel()
-	fmt.Println("handler stopped:", <-stopped)
+	fmt.Println("handler stopped:", <-hub.stopped)
 	// Output:
 	// client received: task exited
 	// handler stopped: context canceled
+}
+
+// exampleHub is ExamplePeerClient's server side.
+type exampleHub struct {
+	subscribers chan eventspb.SinkService
+	started     chan struct{}
+	stopped     chan error
+}
+
+func (h *exampleHub) Subscribe(ctx context.Context, _ *eventspb.SubscribeRequest) (*eventspb.SubscribeReply, error) {
+	peer, _ := ttrpc.PeerClient(ctx)
+	h.subscribers <- eventspb.NewSinkClient(peer) // kept, to push to later
+	return &eventspb.SubscribeReply{}, nil
+}
+
+func (h *exampleHub) LongJob(ctx context.Context, _ *eventspb.LongJobRequest) (*eventspb.LongJobReply, error) {
+	close(h.started)
+	<-ctx.Done() // the caller's cancel arrives here
+	h.stopped <- ctx.Err()
+	return nil, ctx.Err()
+}
+
+// exampleSink is ExamplePeerClient's client side: it passes on the events
+// it receives.
+type exampleSink chan string
+
+func (s exampleSink) Publish(_ context.Context, ev *eventspb.Event) (*eventspb.Ack, error) {
+	s <- ev.Text
+	return &eventspb.Ack{}, nil
 }

@@ -881,7 +881,9 @@ func (x *exampleChatServer) Recv() (*ChatMessage, error) {
 	return m, nil
 }
 
-func RegisterExampleService(srv *github_com_ttrpc_go_ttrpc.Server, svc ExampleService) {
+func RegisterExampleService(srv interface {
+	RegisterService(string, *github_com_ttrpc_go_ttrpc.ServiceDesc)
+}, svc ExampleService) {
 	srv.RegisterService("ttrpc.example.v1.Example", &github_com_ttrpc_go_ttrpc.ServiceDesc{
 		Methods: map[string]github_com_ttrpc_go_ttrpc.Method{
 			"Greet": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

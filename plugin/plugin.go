@@ -9,8 +9,11 @@
 // For a service Greeter in proto package demo.v1 the plugin writes:
 //
 //   - GreeterService, the interface a server implements;
-//   - RegisterGreeterService(srv *ttrpc.Server, svc GreeterService), which
-//     registers it under the name "demo.v1.Greeter";
+//   - RegisterGreeterService(srv, svc GreeterService), which registers it
+//     under the name "demo.v1.Greeter" on srv, a *ttrpc.Server or a
+//     *ttrpc.Client (anything with RegisterService(string,
+//     *ttrpc.ServiceDesc)): on a client, the server it is connected to can
+//     call the service back over the same connection;
 //   - NewGreeterClient(client *ttrpc.Client), returning a GreeterService
 //     when the service is unary only and a GreeterClient otherwise;
 //   - for every streaming method M, the stream types Greeter_MServer and
@@ -18,6 +21,13 @@
 //
 // Go method names are the CamelCase form of the proto names; the name on the
 // wire is always the proto method name, on both sides.
+//
+// Compared with the gogo plugin of containerd/ttrpc v1.1, which registered
+// unary methods only, through srv.Register on a *ttrpc.Server: every
+// service now registers through RegisterService with a ServiceDesc, and the
+// srv parameter is the interface above, so existing callers passing a
+// *ttrpc.Server still compile and the code still builds against
+// github.com/containerd/ttrpc once the import path is changed.
 package plugin
 
 import (
@@ -251,19 +261,14 @@ func (p *ttrpcPlugin) unaryHandler(m *method) {
 
 func (p *ttrpcPlugin) register(s *service, iface string) {
 	p.P()
-	p.P("func Register", iface, "(srv *", p.rt("Server"), ", svc ", iface, ") {")
+	// Anything that registers a service descriptor: *ttrpc.Server, and
+	// *ttrpc.Client, which serves its peer on its own connection.
+	p.P("func Register", iface, "(srv interface {")
 	p.In()
-	if !s.streams {
-		// Unary-only services keep the shape of the original gogo plugin.
-		p.block(`srv.Register("`+s.fullName+`", map[string]`+p.rt("Method")+"{", func() {
-			for _, m := range s.methods {
-				p.unaryHandler(m)
-			}
-		}, "})")
-		p.Out()
-		p.P("}")
-		return
-	}
+	p.P("RegisterService(string, *", p.rt("ServiceDesc"), ")")
+	p.Out()
+	p.P("}, svc ", iface, ") {")
+	p.In()
 	p.block(`srv.RegisterService("`+s.fullName+`", &`+p.rt("ServiceDesc")+"{", func() {
 		var unary, streams []*method
 		for _, m := range s.methods {
@@ -280,11 +285,13 @@ func (p *ttrpcPlugin) register(s *service, iface string) {
 				}
 			}, "},")
 		}
-		p.block("Streams: map[string]"+p.rt("Stream")+"{", func() {
-			for _, m := range streams {
-				p.streamHandler(m)
-			}
-		}, "},")
+		if len(streams) > 0 {
+			p.block("Streams: map[string]"+p.rt("Stream")+"{", func() {
+				for _, m := range streams {
+					p.streamHandler(m)
+				}
+			}, "},")
+		}
 	}, "})")
 	p.Out()
 	p.P("}")

@@ -64,6 +64,22 @@ protoc -I"$root/example" -I"$wkt" \
 	--go-ttrpc_out="$out/example/goproto" --go-ttrpc_opt="paths=source_relative,$goproto" \
 	"$root/example/example.proto"
 
+# --- example/greeter: calls in both directions, protobuf-go flavour -------
+gr=example/greeter/greeterpb
+mkdir -p "$out/$gr"
+protoc -I"$root/$gr" -I"$wkt" \
+	--go_out="$out/$gr" --go_opt=paths=source_relative \
+	--go-ttrpc_out="$out/$gr" --go-ttrpc_opt=paths=source_relative \
+	"$root/$gr/greeter.proto"
+
+# --- example/events: a hub pushing to its clients, protobuf-go flavour -----
+ev=example/events/eventspb
+mkdir -p "$out/$ev"
+protoc -I"$root/$ev" -I"$wkt" \
+	--go_out="$out/$ev" --go_opt=paths=source_relative \
+	--go-ttrpc_out="$out/$ev" --go-ttrpc_opt=paths=source_relative \
+	"$root/$ev/events.proto"
+
 # --- plugin tests -------------------------------------------------------------
 # The test protos' descriptors (embedded by the golden tests, which need no
 # protoc), and both flavours of Go code for them: the golden files are

@@ -10,6 +10,11 @@
 // Parameters are protogen's usual ones (paths=, module=, M<file>=<package>)
 // plus prefix=<X>, which is prepended to every service's Go name. Unknown
 // parameters are ignored. Files without services produce no output.
+//
+// The generated RegisterXService takes a *ttrpc.Server or a *ttrpc.Client
+// (anything with RegisterService(string, *ttrpc.ServiceDesc)), so a client
+// serves a service to the server it is connected to in one line; otherwise
+// the output is that of containerd's plugin (see package plugin/genttrpc).
 package main
 
 import (
@@ -17,7 +22,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/ttrpc-go/ttrpc/internal/genttrpc"
+	"github.com/ttrpc-go/ttrpc/plugin/genttrpc"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/pluginpb"

@@ -8,7 +8,11 @@
 // three clients that each serve an event sink and subscribe, publishes
 // events to every subscriber, then has one client cancel a long call and
 // shows the handler stopping. It exits 0 when everything happened as
-// expected.
+// expected. Both ends use the code protoc-gen-go-ttrpc generated from
+// eventspb/events.proto: the server registers the Hub, each client registers
+// a Sink on its *ttrpc.Client with the same generated function, and the
+// server publishes through a generated Sink client on the subscriber's
+// connection.
 package main
 
 import (
@@ -22,15 +26,8 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
-
 	"github.com/ttrpc-go/ttrpc"
-)
-
-const (
-	hubService  = "example.events.v1.Hub"  // served by the server
-	sinkService = "example.events.v1.Sink" // served by each client
+	pb "github.com/ttrpc-go/ttrpc/example/events/eventspb"
 )
 
 func main() {
@@ -42,48 +39,56 @@ func main() {
 	}
 }
 
-// hub keeps the clients that subscribed, to publish to them later.
+// hub is the server's Hub: it keeps a Sink client for every subscriber, to
+// publish to them later.
 type hub struct {
 	mu          sync.Mutex
-	subscribers map[string]*ttrpc.Client
+	subscribers map[string]pb.SinkService
 	started     chan struct{} // LongJob is running
 	stopped     chan error    // what LongJob's context ended with
 }
 
-func (h *hub) desc() *ttrpc.ServiceDesc {
-	return &ttrpc.ServiceDesc{Methods: map[string]ttrpc.Method{
-		"Subscribe": func(ctx context.Context, unmarshal func(any) error) (any, error) {
-			var name wrapperspb.StringValue
-			if err := unmarshal(&name); err != nil {
-				return nil, err
-			}
-			peer, _ := ttrpc.PeerClient(ctx) // the caller's own connection
-			h.mu.Lock()
-			h.subscribers[name.Value] = peer
-			h.mu.Unlock()
-			return &emptypb.Empty{}, nil
-		},
-		"LongJob": func(ctx context.Context, unmarshal func(any) error) (any, error) {
-			close(h.started)
-			<-ctx.Done() // ends when the caller cancels
-			h.stopped <- ctx.Err()
-			return nil, ctx.Err()
-		},
-	}}
+func (h *hub) Subscribe(ctx context.Context, req *pb.SubscribeRequest) (*pb.SubscribeReply, error) {
+	peer, ok := ttrpc.PeerClient(ctx) // the caller's own connection
+	if !ok {
+		return nil, errors.New("no peer client")
+	}
+	h.mu.Lock()
+	h.subscribers[req.Name] = pb.NewSinkClient(peer)
+	h.mu.Unlock()
+	return &pb.SubscribeReply{}, nil
+}
+
+func (h *hub) LongJob(ctx context.Context, _ *pb.LongJobRequest) (*pb.LongJobReply, error) {
+	close(h.started)
+	<-ctx.Done() // ends when the caller cancels
+	h.stopped <- ctx.Err()
+	return nil, ctx.Err()
 }
 
 // publish sends an event to every subscriber and reports who took it.
 func (h *hub) publish(ctx context.Context, out io.Writer, event string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for name, peer := range h.subscribers {
-		var ack wrapperspb.StringValue
-		if err := peer.Call(ctx, sinkService, "Publish", wrapperspb.String(event), &ack); err != nil {
+	for name, sink := range h.subscribers {
+		ack, err := sink.Publish(ctx, &pb.Event{Text: event})
+		if err != nil {
 			return fmt.Errorf("publishing to %s: %w", name, err)
 		}
-		fmt.Fprintf(out, "  server: %s acknowledged %q: %s\n", name, event, ack.Value)
+		fmt.Fprintf(out, "  server: %s acknowledged %q: %s\n", name, event, ack.Text)
 	}
 	return nil
+}
+
+// sink is a client's Sink: it passes every event it gets to received.
+type sink struct {
+	name     string
+	received chan<- string
+}
+
+func (s sink) Publish(_ context.Context, ev *pb.Event) (*pb.Ack, error) {
+	s.received <- s.name + " got " + ev.Text
+	return &pb.Ack{Text: "ok from " + s.name}, nil
 }
 
 func run(ctx context.Context, out io.Writer) error {
@@ -96,12 +101,12 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h := &hub{subscribers: map[string]*ttrpc.Client{}, started: make(chan struct{}), stopped: make(chan error, 1)}
+	h := &hub{subscribers: map[string]pb.SinkService{}, started: make(chan struct{}), stopped: make(chan error, 1)}
 	srv, err := ttrpc.NewServer()
 	if err != nil {
 		return err
 	}
-	srv.RegisterService(hubService, h.desc())
+	pb.RegisterHubService(srv, h)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, l) }()
 	defer func() {
@@ -110,7 +115,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}()
 
 	fmt.Fprintln(out, "== clients subscribe; each serves an event sink on its own connection")
-	var clients []*ttrpc.Client
+	var clients []pb.HubService
 	received := make(chan string, 16)
 	for _, name := range []string{"shim-a", "shim-b", "shim-c"} {
 		nc, err := net.Dial("unix", l.Addr().String())
@@ -119,21 +124,15 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		c := ttrpc.NewClient(nc)
 		defer c.Close()
-		c.Register(sinkService, map[string]ttrpc.Method{
-			"Publish": func(ctx context.Context, unmarshal func(any) error) (any, error) {
-				var ev wrapperspb.StringValue
-				if err := unmarshal(&ev); err != nil {
-					return nil, err
-				}
-				received <- name + " got " + ev.Value
-				return wrapperspb.String("ok from " + name), nil
-			},
-		})
-		if err := c.Call(ctx, hubService, "Subscribe", wrapperspb.String(name), &emptypb.Empty{}); err != nil {
+		// One line, the same generated function a server uses. The hub
+		// calls the sink only after Subscribe, which comes later on this
+		// connection, so the registration has reached the server by then.
+		pb.RegisterSinkService(c, sink{name: name, received: received})
+		if _, err := pb.NewHubClient(c).Subscribe(ctx, &pb.SubscribeRequest{Name: name}); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "  %s: subscribed\n", name)
-		clients = append(clients, c)
+		clients = append(clients, pb.NewHubClient(c))
 	}
 
 	fmt.Fprintln(out, "== the server publishes an event to every subscriber")
@@ -148,7 +147,10 @@ func run(ctx context.Context, out io.Writer) error {
 	callCtx, cancelCall := context.WithCancel(ctx)
 	defer cancelCall()
 	callErr := make(chan error, 1)
-	go func() { callErr <- clients[0].Call(callCtx, hubService, "LongJob", &emptypb.Empty{}, &emptypb.Empty{}) }()
+	go func() {
+		_, err := clients[0].LongJob(callCtx, &pb.LongJobRequest{})
+		callErr <- err
+	}()
 	select {
 	case <-h.started:
 	case <-ctx.Done():

@@ -66,7 +66,9 @@ func (x *exampleChatServer) Recv() (*ChatMessage, error) {
 	return m, nil
 }
 
-func RegisterExampleService(srv *ttrpc.Server, svc ExampleService) {
+func RegisterExampleService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc ExampleService) {
 	srv.RegisterService("ttrpc.example.v1.Example", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Greet": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

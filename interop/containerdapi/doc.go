@@ -5,7 +5,9 @@
 // the API's proto directories) imports containerd's Go package for them.
 //
 // The tests check that the stubs are up to date, that the generator emits
-// byte for byte what containerd checked in (up to the ttrpc import path),
+// byte for byte what containerd checked in (up to the ttrpc import path and
+// RegisterXService's srv parameter, which takes a *ttrpc.Client as well as
+// a *ttrpc.Server),
 // that no service file of the API is left out, and that servers built from
 // these stubs answer containerd's own generated clients, which run on
 // github.com/containerd/ttrpc, and the other way round.

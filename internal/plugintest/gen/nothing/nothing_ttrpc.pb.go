@@ -9,7 +9,9 @@ import (
 type NothingService interface {
 }
 
-func RegisterNothingService(srv *ttrpc.Server, svc NothingService) {
+func RegisterNothingService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc NothingService) {
 	srv.RegisterService("demo.nothing.Nothing", &ttrpc.ServiceDesc{})
 }
 

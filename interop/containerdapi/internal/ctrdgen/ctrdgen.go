@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ttrpc-go/ttrpc/internal/genttrpc"
+	"github.com/ttrpc-go/ttrpc/plugin/genttrpc"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"

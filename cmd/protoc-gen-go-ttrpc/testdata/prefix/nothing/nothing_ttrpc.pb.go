@@ -9,7 +9,9 @@ import (
 type TTRPCNothingService interface {
 }
 
-func RegisterTTRPCNothingService(srv *ttrpc.Server, svc TTRPCNothingService) {
+func RegisterTTRPCNothingService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCNothingService) {
 	srv.RegisterService("demo.nothing.Nothing", &ttrpc.ServiceDesc{})
 }
 

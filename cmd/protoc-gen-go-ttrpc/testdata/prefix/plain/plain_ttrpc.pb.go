@@ -11,7 +11,9 @@ type TTRPCBareService interface {
 	Get(context.Context, *Outer_Inner) (*Outer, error)
 }
 
-func RegisterTTRPCBareService(srv *ttrpc.Server, svc TTRPCBareService) {
+func RegisterTTRPCBareService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCBareService) {
 	srv.RegisterService("Bare", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Get": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

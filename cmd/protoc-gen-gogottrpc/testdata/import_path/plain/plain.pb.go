@@ -282,14 +282,18 @@ type BareService interface {
 	Get(ctx context.Context, req *Outer_Inner) (*Outer, error)
 }
 
-func RegisterBareService(srv *github_com_ttrpc_go_ttrpc.Server, svc BareService) {
-	srv.Register("Bare", map[string]github_com_ttrpc_go_ttrpc.Method{
-		"Get": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
-			var req Outer_Inner
-			if err := unmarshal(&req); err != nil {
-				return nil, err
-			}
-			return svc.Get(ctx, &req)
+func RegisterBareService(srv interface {
+	RegisterService(string, *github_com_ttrpc_go_ttrpc.ServiceDesc)
+}, svc BareService) {
+	srv.RegisterService("Bare", &github_com_ttrpc_go_ttrpc.ServiceDesc{
+		Methods: map[string]github_com_ttrpc_go_ttrpc.Method{
+			"Get": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req Outer_Inner
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.Get(ctx, &req)
+			},
 		},
 	})
 }

@@ -39,8 +39,10 @@ var fileDescriptor_3fcb32ce41cabe4f = []byte{
 type NothingService interface {
 }
 
-func RegisterNothingService(srv *github_com_ttrpc_go_ttrpc.Server, svc NothingService) {
-	srv.Register("demo.nothing.Nothing", map[string]github_com_ttrpc_go_ttrpc.Method{})
+func RegisterNothingService(srv interface {
+	RegisterService(string, *github_com_ttrpc_go_ttrpc.ServiceDesc)
+}, svc NothingService) {
+	srv.RegisterService("demo.nothing.Nothing", &github_com_ttrpc_go_ttrpc.ServiceDesc{})
 }
 
 type nothingClient struct {

@@ -450,7 +450,9 @@ func (x *greeterLowerStreamServer) Recv() (*HelloRequest, error) {
 	return m, nil
 }
 
-func RegisterGreeterService(srv *github_com_ttrpc_go_ttrpc.Server, svc GreeterService) {
+func RegisterGreeterService(srv interface {
+	RegisterService(string, *github_com_ttrpc_go_ttrpc.ServiceDesc)
+}, svc GreeterService) {
 	srv.RegisterService("demo.greeter.v1.Greeter", &github_com_ttrpc_go_ttrpc.ServiceDesc{
 		Methods: map[string]github_com_ttrpc_go_ttrpc.Method{
 			"SayHello": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -674,14 +676,18 @@ type EchoService interface {
 	Echo(ctx context.Context, req *v1.Note) (*v1.Note, error)
 }
 
-func RegisterEchoService(srv *github_com_ttrpc_go_ttrpc.Server, svc EchoService) {
-	srv.Register("demo.greeter.v1.Echo", map[string]github_com_ttrpc_go_ttrpc.Method{
-		"Echo": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
-			var req v1.Note
-			if err := unmarshal(&req); err != nil {
-				return nil, err
-			}
-			return svc.Echo(ctx, &req)
+func RegisterEchoService(srv interface {
+	RegisterService(string, *github_com_ttrpc_go_ttrpc.ServiceDesc)
+}, svc EchoService) {
+	srv.RegisterService("demo.greeter.v1.Echo", &github_com_ttrpc_go_ttrpc.ServiceDesc{
+		Methods: map[string]github_com_ttrpc_go_ttrpc.Method{
+			"Echo": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req v1.Note
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.Echo(ctx, &req)
+			},
 		},
 	})
 }

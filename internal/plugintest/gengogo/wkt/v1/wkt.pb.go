@@ -270,7 +270,9 @@ func (x *clockWatchServer) Send(m *Event) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterClockService(srv *github_com_ttrpc_go_ttrpc.Server, svc ClockService) {
+func RegisterClockService(srv interface {
+	RegisterService(string, *github_com_ttrpc_go_ttrpc.ServiceDesc)
+}, svc ClockService) {
 	srv.RegisterService("demo.wkt.v1.Clock", &github_com_ttrpc_go_ttrpc.ServiceDesc{
 		Methods: map[string]github_com_ttrpc_go_ttrpc.Method{
 			"Now": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -367,8 +369,10 @@ func (c *clockClient) Idle(ctx context.Context, req *types.Empty) (*types.Empty,
 type NothingService interface {
 }
 
-func RegisterNothingService(srv *github_com_ttrpc_go_ttrpc.Server, svc NothingService) {
-	srv.Register("demo.wkt.v1.Nothing", map[string]github_com_ttrpc_go_ttrpc.Method{})
+func RegisterNothingService(srv interface {
+	RegisterService(string, *github_com_ttrpc_go_ttrpc.ServiceDesc)
+}, svc NothingService) {
+	srv.RegisterService("demo.wkt.v1.Nothing", &github_com_ttrpc_go_ttrpc.ServiceDesc{})
 }
 
 type nothingClient struct {

@@ -21,7 +21,9 @@ type TTRPCSandboxService interface {
 	UpdateSandbox(context.Context, *v1.UpdateSandboxRequest) (*v1.UpdateSandboxResponse, error)
 }
 
-func RegisterTTRPCSandboxService(srv *ttrpc.Server, svc TTRPCSandboxService) {
+func RegisterTTRPCSandboxService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCSandboxService) {
 	srv.RegisterService("containerd.runtime.sandbox.v1.Sandbox", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"CreateSandbox": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -29,7 +29,9 @@ type TTRPCTaskService interface {
 	Shutdown(context.Context, *v3.ShutdownRequest) (*emptypb.Empty, error)
 }
 
-func RegisterTTRPCTaskService(srv *ttrpc.Server, svc TTRPCTaskService) {
+func RegisterTTRPCTaskService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCTaskService) {
 	srv.RegisterService("containerd.task.v3.Task", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"State": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -31,7 +31,9 @@ func (x *ttrpccontainersListStreamServer) Send(m *v1.ListContainerMessage) error
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterTTRPCContainersService(srv *ttrpc.Server, svc TTRPCContainersService) {
+func RegisterTTRPCContainersService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCContainersService) {
 	srv.RegisterService("containerd.services.containers.v1.Containers", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Get": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -69,7 +69,9 @@ func (x *ttrpccontentWriteServer) Recv() (*v1.WriteContentRequest, error) {
 	return m, nil
 }
 
-func RegisterTTRPCContentService(srv *ttrpc.Server, svc TTRPCContentService) {
+func RegisterTTRPCContentService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCContentService) {
 	srv.RegisterService("containerd.services.content.v1.Content", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Info": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

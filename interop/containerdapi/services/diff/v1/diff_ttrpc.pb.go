@@ -13,7 +13,9 @@ type TTRPCDiffService interface {
 	Diff(context.Context, *v1.DiffRequest) (*v1.DiffResponse, error)
 }
 
-func RegisterTTRPCDiffService(srv *ttrpc.Server, svc TTRPCDiffService) {
+func RegisterTTRPCDiffService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCDiffService) {
 	srv.RegisterService("containerd.services.diff.v1.Diff", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Apply": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -29,7 +29,9 @@ func (x *ttrpceventsSubscribeServer) Send(m *types.Envelope) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterTTRPCEventsService(srv *ttrpc.Server, svc TTRPCEventsService) {
+func RegisterTTRPCEventsService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCEventsService) {
 	srv.RegisterService("containerd.services.events.v1.Events", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Publish": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

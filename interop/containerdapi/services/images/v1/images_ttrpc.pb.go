@@ -17,7 +17,9 @@ type TTRPCImagesService interface {
 	Delete(context.Context, *v1.DeleteImageRequest) (*emptypb.Empty, error)
 }
 
-func RegisterTTRPCImagesService(srv *ttrpc.Server, svc TTRPCImagesService) {
+func RegisterTTRPCImagesService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCImagesService) {
 	srv.RegisterService("containerd.services.images.v1.Images", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Get": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -15,7 +15,9 @@ type TTRPCIntrospectionService interface {
 	PluginInfo(context.Context, *v1.PluginInfoRequest) (*v1.PluginInfoResponse, error)
 }
 
-func RegisterTTRPCIntrospectionService(srv *ttrpc.Server, svc TTRPCIntrospectionService) {
+func RegisterTTRPCIntrospectionService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCIntrospectionService) {
 	srv.RegisterService("containerd.services.introspection.v1.Introspection", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Plugins": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

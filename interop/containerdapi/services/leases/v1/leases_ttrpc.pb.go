@@ -18,7 +18,9 @@ type TTRPCLeasesService interface {
 	ListResources(context.Context, *v1.ListResourcesRequest) (*v1.ListResourcesResponse, error)
 }
 
-func RegisterTTRPCLeasesService(srv *ttrpc.Server, svc TTRPCLeasesService) {
+func RegisterTTRPCLeasesService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCLeasesService) {
 	srv.RegisterService("containerd.services.leases.v1.Leases", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Create": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

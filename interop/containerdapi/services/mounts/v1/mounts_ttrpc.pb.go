@@ -30,7 +30,9 @@ func (x *ttrpcmountsListServer) Send(m *v1.ListMessage) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterTTRPCMountsService(srv *ttrpc.Server, svc TTRPCMountsService) {
+func RegisterTTRPCMountsService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCMountsService) {
 	srv.RegisterService("containerd.services.mounts.v1.Mounts", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Activate": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

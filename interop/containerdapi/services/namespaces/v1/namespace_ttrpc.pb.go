@@ -17,7 +17,9 @@ type TTRPCNamespacesService interface {
 	Delete(context.Context, *v1.DeleteNamespaceRequest) (*emptypb.Empty, error)
 }
 
-func RegisterTTRPCNamespacesService(srv *ttrpc.Server, svc TTRPCNamespacesService) {
+func RegisterTTRPCNamespacesService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCNamespacesService) {
 	srv.RegisterService("containerd.services.namespaces.v1.Namespaces", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Get": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -16,7 +16,9 @@ type TTRPCStoreService interface {
 	Get(context.Context, *v1.StoreGetRequest) (*v1.StoreGetResponse, error)
 }
 
-func RegisterTTRPCStoreService(srv *ttrpc.Server, svc TTRPCStoreService) {
+func RegisterTTRPCStoreService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCStoreService) {
 	srv.RegisterService("containerd.services.sandbox.v1.Store", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Create": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -120,7 +122,9 @@ type TTRPCControllerService interface {
 	Update(context.Context, *v1.ControllerUpdateRequest) (*v1.ControllerUpdateResponse, error)
 }
 
-func RegisterTTRPCControllerService(srv *ttrpc.Server, svc TTRPCControllerService) {
+func RegisterTTRPCControllerService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCControllerService) {
 	srv.RegisterService("containerd.services.sandbox.v1.Controller", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Create": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

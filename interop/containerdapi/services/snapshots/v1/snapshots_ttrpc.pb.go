@@ -35,7 +35,9 @@ func (x *ttrpcsnapshotsListServer) Send(m *v1.ListSnapshotsResponse) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterTTRPCSnapshotsService(srv *ttrpc.Server, svc TTRPCSnapshotsService) {
+func RegisterTTRPCSnapshotsService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCSnapshotsService) {
 	srv.RegisterService("containerd.services.snapshots.v1.Snapshots", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Prepare": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -34,7 +34,9 @@ func (x *ttrpcstreamingStreamServer) Recv() (*anypb.Any, error) {
 	return m, nil
 }
 
-func RegisterTTRPCStreamingService(srv *ttrpc.Server, svc TTRPCStreamingService) {
+func RegisterTTRPCStreamingService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCStreamingService) {
 	srv.RegisterService("containerd.services.streaming.v1.Streaming", &ttrpc.ServiceDesc{
 		Streams: map[string]ttrpc.Stream{
 			"Stream": {

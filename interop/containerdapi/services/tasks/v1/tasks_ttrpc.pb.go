@@ -29,7 +29,9 @@ type TTRPCTasksService interface {
 	Wait(context.Context, *v1.WaitRequest) (*v1.WaitResponse, error)
 }
 
-func RegisterTTRPCTasksService(srv *ttrpc.Server, svc TTRPCTasksService) {
+func RegisterTTRPCTasksService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCTasksService) {
 	srv.RegisterService("containerd.services.tasks.v1.Tasks", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Create": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -13,7 +13,9 @@ type TTRPCTransferService interface {
 	Transfer(context.Context, *v1.TransferRequest) (*emptypb.Empty, error)
 }
 
-func RegisterTTRPCTransferService(srv *ttrpc.Server, svc TTRPCTransferService) {
+func RegisterTTRPCTransferService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCTransferService) {
 	srv.RegisterService("containerd.services.transfer.v1.Transfer", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Transfer": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -13,7 +13,9 @@ type TTRPCVersionService interface {
 	Version(context.Context, *emptypb.Empty) (*v1.VersionResponse, error)
 }
 
-func RegisterTTRPCVersionService(srv *ttrpc.Server, svc TTRPCVersionService) {
+func RegisterTTRPCVersionService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCVersionService) {
 	srv.RegisterService("containerd.services.version.v1.Version", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Version": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -91,7 +91,9 @@ func (x *ttrpcgreeterLowerStreamServer) Recv() (*HelloRequest, error) {
 	return m, nil
 }
 
-func RegisterTTRPCGreeterService(srv *ttrpc.Server, svc TTRPCGreeterService) {
+func RegisterTTRPCGreeterService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCGreeterService) {
 	srv.RegisterService("demo.greeter.v1.Greeter", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"SayHello": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -319,7 +321,9 @@ type TTRPCEchoService interface {
 	Echo(context.Context, *v1.Note) (*v1.Note, error)
 }
 
-func RegisterTTRPCEchoService(srv *ttrpc.Server, svc TTRPCEchoService) {
+func RegisterTTRPCEchoService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCEchoService) {
 	srv.RegisterService("demo.greeter.v1.Echo", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Echo": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -27,7 +27,9 @@ func (x *ttrpcclockWatchServer) Send(m *Event) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterTTRPCClockService(srv *ttrpc.Server, svc TTRPCClockService) {
+func RegisterTTRPCClockService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCClockService) {
 	srv.RegisterService("demo.wkt.v1.Clock", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Now": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -125,7 +127,9 @@ func (c *ttrpcclockClient) Idle(ctx context.Context, req *emptypb.Empty) (*empty
 type TTRPCNothingService interface {
 }
 
-func RegisterTTRPCNothingService(srv *ttrpc.Server, svc TTRPCNothingService) {
+func RegisterTTRPCNothingService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCNothingService) {
 	srv.RegisterService("demo.wkt.v1.Nothing", &ttrpc.ServiceDesc{})
 }
 

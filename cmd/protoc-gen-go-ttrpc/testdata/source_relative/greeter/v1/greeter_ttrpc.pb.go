@@ -91,7 +91,9 @@ func (x *greeterLowerStreamServer) Recv() (*HelloRequest, error) {
 	return m, nil
 }
 
-func RegisterGreeterService(srv *ttrpc.Server, svc GreeterService) {
+func RegisterGreeterService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc GreeterService) {
 	srv.RegisterService("demo.greeter.v1.Greeter", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"SayHello": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -319,7 +321,9 @@ type EchoService interface {
 	Echo(context.Context, *v1.Note) (*v1.Note, error)
 }
 
-func RegisterEchoService(srv *ttrpc.Server, svc EchoService) {
+func RegisterEchoService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc EchoService) {
 	srv.RegisterService("demo.greeter.v1.Echo", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Echo": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

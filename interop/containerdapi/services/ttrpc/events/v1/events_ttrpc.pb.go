@@ -13,7 +13,9 @@ type TTRPCEventsService interface {
 	Forward(context.Context, *v1.ForwardRequest) (*emptypb.Empty, error)
 }
 
-func RegisterTTRPCEventsService(srv *ttrpc.Server, svc TTRPCEventsService) {
+func RegisterTTRPCEventsService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc TTRPCEventsService) {
 	srv.RegisterService("containerd.services.events.ttrpc.v1.Events", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Forward": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -11,7 +11,9 @@ type BareService interface {
 	Get(context.Context, *Outer_Inner) (*Outer, error)
 }
 
-func RegisterBareService(srv *ttrpc.Server, svc BareService) {
+func RegisterBareService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc BareService) {
 	srv.RegisterService("Bare", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Get": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {

@@ -27,7 +27,9 @@ func (x *clockWatchServer) Send(m *Event) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterClockService(srv *ttrpc.Server, svc ClockService) {
+func RegisterClockService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc ClockService) {
 	srv.RegisterService("demo.wkt.v1.Clock", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Now": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -125,7 +127,9 @@ func (c *clockClient) Idle(ctx context.Context, req *emptypb.Empty) (*emptypb.Em
 type NothingService interface {
 }
 
-func RegisterNothingService(srv *ttrpc.Server, svc NothingService) {
+func RegisterNothingService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc NothingService) {
 	srv.RegisterService("demo.wkt.v1.Nothing", &ttrpc.ServiceDesc{})
 }
 

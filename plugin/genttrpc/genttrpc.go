@@ -1,16 +1,30 @@
-// Package genttrpc writes ttrpc service stubs for protoc-gen-go-ttrpc.
+// Package genttrpc writes ttrpc service stubs ("<file>_ttrpc.pb.go") from
+// protogen's view of a .proto file. It is the generator behind
+// cmd/protoc-gen-go-ttrpc, public so that other modules can build their own
+// protoc plugin from it (for example one whose stubs import
+// github.com/containerd/ttrpc instead of ttrpc-go, see
+// Options.RuntimeImportPath).
 //
-// The output matches, identifier for identifier and line for line, what
-// containerd's protoc-gen-go-ttrpc v1.2.10 produces, so code written against
-// containerd's generated stubs compiles against these after changing the
-// ttrpc import path. There are two deliberate differences. First, the
-// method name on the wire (the key a server registers and the name a client
-// calls) is always the proto method name. containerd's generator keyed servers by the Go name
-// and unary clients by the proto name, which made methods such as
-// "lower_case" unreachable; for CamelCase proto names both spellings agree,
-// so the output is unchanged for them. The second difference: a file whose
-// services have no methods does not import "context", which it would not
-// use (containerd's output does not compile there).
+// The output follows containerd's protoc-gen-go-ttrpc v1.2.10 identifier for
+// identifier and line for line, so code written against containerd's
+// generated stubs compiles against these after changing the ttrpc import
+// path, and the stubs compile against either runtime. It differs on
+// purpose in three places:
+//
+//   - RegisterXService takes any value with a method
+//     RegisterService(string, *ttrpc.ServiceDesc), not only a *ttrpc.Server.
+//     Both *ttrpc.Server and *ttrpc.Client have that method, so a client
+//     serves a generated service to its peer with the same one line a
+//     server uses, while every existing call with a *ttrpc.Server still
+//     compiles. Options.ServerOnlyRegister restores containerd's
+//     *ttrpc.Server parameter.
+//   - The method name on the wire (the key a server registers and the name
+//     a client calls) is always the proto method name. containerd keyed
+//     servers by the Go name and unary clients by the proto name, so
+//     methods such as "lower_case" could not be reached; for CamelCase
+//     proto names both spellings agree and the output is the same.
+//   - A file whose services have no methods does not import "context",
+//     which it would not use (containerd's output does not compile there).
 package genttrpc
 
 import (
@@ -19,7 +33,8 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
-// TTRPCImportPath is the Go import path generated code uses for the runtime.
+// TTRPCImportPath is the Go import path generated code uses for the runtime
+// unless Options.RuntimeImportPath says otherwise.
 const TTRPCImportPath protogen.GoImportPath = "github.com/ttrpc-go/ttrpc"
 
 const contextImportPath protogen.GoImportPath = "context"
@@ -36,6 +51,27 @@ type Options struct {
 	// the messages (used to build stubs for an existing message package).
 	// The package keeps the proto file's Go package name.
 	ImportPath protogen.GoImportPath
+
+	// RuntimeImportPath is the Go package of the ttrpc runtime the stubs
+	// call (Server, Client, ServiceDesc and so on). Empty means
+	// TTRPCImportPath; "github.com/containerd/ttrpc" makes stubs for
+	// containerd's runtime.
+	RuntimeImportPath protogen.GoImportPath
+
+	// ServerOnlyRegister makes RegisterXService take a *ttrpc.Server, as
+	// containerd's generator does, instead of anything with a
+	// RegisterService(string, *ttrpc.ServiceDesc) method. With it set and
+	// RuntimeImportPath "github.com/containerd/ttrpc" the output is the
+	// same as containerd's protoc-gen-go-ttrpc v1.2.10, but for the two
+	// fixes the package documentation lists.
+	ServerOnlyRegister bool
+}
+
+func (o Options) runtime() protogen.GoImportPath {
+	if o.RuntimeImportPath != "" {
+		return o.RuntimeImportPath
+	}
+	return TTRPCImportPath
 }
 
 // GenerateFile writes "<name>_ttrpc.pb.go" for file into gen. It returns
@@ -54,7 +90,7 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) *prot
 	g.P("// source: ", file.Desc.Path())
 	g.P("package ", file.GoPackageName)
 
-	w := &writer{g: g}
+	w := &writer{g: g, runtime: opts.runtime(), serverOnly: opts.ServerOnlyRegister}
 	for _, svc := range file.Services {
 		w.service(newServiceInfo(svc, opts.Prefix))
 	}
@@ -67,12 +103,14 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) *prot
 // (containerd's generator imports "context" even for services without
 // methods).
 type writer struct {
-	g *protogen.GeneratedFile
+	g          *protogen.GeneratedFile
+	runtime    protogen.GoImportPath
+	serverOnly bool // RegisterXService takes a *ttrpc.Server
 }
 
 // ttrpc returns the qualified name of a runtime identifier.
 func (w *writer) ttrpc(name string) string {
-	return w.g.QualifiedGoIdent(protogen.GoIdent{GoImportPath: TTRPCImportPath, GoName: name})
+	return w.g.QualifiedGoIdent(protogen.GoIdent{GoImportPath: w.runtime, GoName: name})
 }
 
 // ctx returns the qualified name of context.Context.
@@ -237,7 +275,14 @@ func (w *writer) serverStream(s *serviceInfo, m *protogen.Method) {
 
 func (w *writer) register(s *serviceInfo, iface string) {
 	g := w.g
-	g.P("func Register", iface, "(srv *", w.ttrpc("Server"), ", svc ", iface, "){")
+	// Anything that registers a service descriptor: both the runtime's
+	// Server and its Client (which serves its peer) have this method, in
+	// ttrpc-go and in containerd's ttrpc alike.
+	registrar := "interface{ RegisterService(string, *" + w.ttrpc("ServiceDesc") + ") }"
+	if w.serverOnly {
+		registrar = "*" + w.ttrpc("Server")
+	}
+	g.P("func Register", iface, "(srv ", registrar, ", svc ", iface, "){")
 	g.P(`srv.RegisterService("`, s.fullName, `", &`, w.ttrpc("ServiceDesc"), "{")
 	if len(s.unary) > 0 {
 		g.P("Methods: map[string]", w.ttrpc("Method"), "{")
