@@ -37,8 +37,9 @@ FUZZ_SMOKE_TIME ?= 2000x
 # testdata/ trees are not modules of this repository, the go tool ignores them.
 MODULES := $(shell find . -name go.mod -not -path './.git/*' -not -path '*/testdata/*' \
 	-printf '%h\n' | sed -e 's|^\./||' | LC_ALL=C sort)
-# interop/ has its own target; running it twice per `make test` wastes minutes.
-UNIT_MODULES := $(filter-out interop,$(MODULES))
+# interop/ and consumers/ have their own targets; running them twice per
+# `make test` wastes minutes.
+UNIT_MODULES := $(filter-out interop consumers,$(MODULES))
 
 # $(call banner,text) prints a line that stands out in long CI logs.
 banner = printf '\n==== %s ====\n' "$(1)"
@@ -47,7 +48,7 @@ skip = printf '\n!!!!!!!! SKIPPED: %s !!!!!!!!\n\n' "$(1)"
 
 .PHONY: all help build vet staticcheck lint tools protoc unit test \
 	generate check-generated check-dce interop bench-smoke bench footprint \
-	fuzz fuzz-smoke soak modules
+	fuzz fuzz-smoke soak modules consumers consumers-containerd
 
 all: build
 
@@ -62,6 +63,8 @@ help:
 	@echo '  check-generated  fail if generated code is stale (scripts/check-generated.sh)'
 	@echo '  check-dce        fail if a minimal server loses method dead-code elimination (scripts/check-dce.sh)'
 	@echo '  interop          tests against containerd/ttrpc and grpc (interop/)'
+	@echo '  consumers        NRI and otelttrpc on the compat module (consumers/)'
+	@echo '  consumers-containerd  containerd v2 on the compat module (slow)'
 	@echo '  bench            full benchmarks (benchmarks/run.sh)'
 	@echo '  bench-smoke      every benchmark once (-benchtime=1x)'
 	@echo '  footprint        memory/binary footprint report (benchmarks/footprint.sh)'
@@ -157,6 +160,18 @@ interop:
 	else \
 		$(call skip,interop: interop/go.mod does not exist yet); \
 	fi
+
+# Published consumers of containerd/ttrpc built on compat/ (the module that
+# says `module github.com/containerd/ttrpc`) and run side by side with
+# containerd/ttrpc; the tests edit copies of them, so the module graph of
+# those copies is writable (GOFLAGS is set per command by the tests).
+consumers:
+	@$(call banner,consumers)
+	cd consumers && $(GO) test -race -count=1 ./...
+
+consumers-containerd:
+	@$(call banner,consumers-containerd)
+	cd consumers && $(GO) test -count=1 -timeout 40m -tags consumers_containerd -run '^TestContainerd' ./...
 
 bench-smoke:
 	@$(call banner,bench-smoke)
