@@ -27,7 +27,7 @@ done < <(find "$tmp/out" -type f -print0)
 
 # Generated files in the directories generation owns that it no longer
 # writes (for example after a .proto was removed or renamed).
-for dir in example internal/plugintest/gen internal/plugintest/gengogo interop/containerdapi; do
+for dir in example reflection internal/plugintest/gen internal/plugintest/gengogo interop/containerdapi; do
 	[ -d "$root/$dir" ] || continue
 	while IFS= read -r -d '' f; do
 		rel=${f#"$root/"}

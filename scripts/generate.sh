@@ -80,6 +80,14 @@ protoc -I"$root/$ev" -I"$wkt" \
 	--go-ttrpc_out="$out/$ev" --go-ttrpc_opt=paths=source_relative \
 	"$root/$ev/events.proto"
 
+# --- reflection/: the reflection service (protobuf-go flavour) ------------
+# Generated with -I at the root, so the descriptor registers as
+# reflection/v1/reflection.proto.
+protoc -I"$root" -I"$wkt" \
+	--go_out="$out" --go_opt=paths=source_relative \
+	--go-ttrpc_out="$out" --go-ttrpc_opt=paths=source_relative \
+	"$root/reflection/v1/reflection.proto"
+
 # --- plugin tests -------------------------------------------------------------
 # The test protos' descriptors (embedded by the golden tests, which need no
 # protoc), and both flavours of Go code for them: the golden files are

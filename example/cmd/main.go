@@ -11,7 +11,9 @@
 //	go run ./example/cmd -server -socket /tmp/example.sock
 //	go run ./example/cmd -client -socket /tmp/example.sock
 //
-// The server only admits clients running as the same user
+// The server also offers reflection (package reflection), so the ttrpc
+// command can list and call it without the .proto file. It only admits
+// clients running as the same user
 // (ttrpc.UnixSocketRequireSameUser) and stops cleanly on SIGINT or SIGTERM.
 package main
 
@@ -31,6 +33,8 @@ import (
 
 	"github.com/ttrpc-go/ttrpc"
 	"github.com/ttrpc-go/ttrpc/example"
+	"github.com/ttrpc-go/ttrpc/reflection"
+	"github.com/ttrpc-go/ttrpc/reflection/gogofiles"
 )
 
 func main() {
@@ -69,6 +73,14 @@ func newServer(log io.Writer) (*ttrpc.Server, error) {
 		return nil, err
 	}
 	example.RegisterExampleService(srv, &exampleServer{log: log})
+	// Reflection lets generic tools (the ttrpc command) list and call the
+	// service; the example's gogo code keeps its descriptors in gogo's
+	// registry, hence the resolver.
+	files, err := gogofiles.Load("example.proto")
+	if err != nil {
+		return nil, err
+	}
+	reflection.Register(srv, reflection.WithResolver(files))
 	return srv, nil
 }
 
