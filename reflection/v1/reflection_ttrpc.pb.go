@@ -13,7 +13,9 @@ type ReflectionService interface {
 	FileByFilename(context.Context, *FileByFilenameRequest) (*FileDescriptorsResponse, error)
 }
 
-func RegisterReflectionService(srv *ttrpc.Server, svc ReflectionService) {
+func RegisterReflectionService(srv interface {
+	RegisterService(string, *ttrpc.ServiceDesc)
+}, svc ReflectionService) {
 	srv.RegisterService("ttrpc.reflection.v1.Reflection", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"ListServices": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
