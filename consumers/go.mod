@@ -3,9 +3,11 @@ module github.com/ttrpc-go/ttrpc/consumers
 go 1.25.0
 
 require (
+	github.com/containerd/containerd/v2 v2.2.1
 	github.com/containerd/nri v0.12.5
 	github.com/containerd/otelttrpc v0.1.0
 	github.com/containerd/ttrpc v1.2.10
+	github.com/containerd/typeurl/v2 v2.3.0
 	go.opentelemetry.io/otel v1.43.0
 	go.opentelemetry.io/otel/sdk v1.43.0
 	google.golang.org/grpc v1.81.1
@@ -13,7 +15,6 @@ require (
 )
 
 require (
-	github.com/containerd/typeurl/v2 v2.3.0 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	golang.org/x/net v0.55.0 // indirect
