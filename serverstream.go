@@ -236,7 +236,7 @@ func (ss *serverStream) SendMsg(m any) error {
 		return fmt.Errorf("%w: cannot send data from a non-streaming server", ErrProtocol)
 	}
 	if err := ss.ctx.Err(); err != nil {
-		return err
+		return ss.endedError(err)
 	}
 	mm, err := measure(m)
 	if err != nil {
@@ -246,7 +246,21 @@ func (ss *serverStream) SendMsg(m any) error {
 	err = ss.c.sendFrame(mm.size, ss.writeDeadline(), ss.ctx.Done(), true, func(b []byte) ([]byte, error) {
 		return appendDataFrame(b, ss.id, 0, mm, limit)
 	})
-	return sendError(ss.ctx, err)
+	if err != nil {
+		return ss.endedError(sendError(ss.ctx, err))
+	}
+	return nil
+}
+
+// endedError is what a send reports once the handler's context ended: the
+// bare ErrClosed when that is because the connection went away (the
+// connection's end cancels every handler context), the context's error
+// otherwise.
+func (ss *serverStream) endedError(err error) error {
+	if ss.c.fw.failed() {
+		return ErrClosed
+	}
+	return err
 }
 
 // RecvMsg receives the next message from the caller into m. The request

@@ -436,3 +436,10 @@ func (w *frameWriter) opened(id uint32) bool {
 	defer w.mu.Unlock()
 	return id != 0 && id < w.nextStreamID
 }
+
+// failed reports whether the writer is broken (the connection is ending).
+func (w *frameWriter) failed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err != nil
+}
