@@ -401,12 +401,18 @@ func TestClientRefusesRequestsWhenServingNothing(t *testing.T) {
 	}
 	defer l.Close()
 	got := make(chan *Response, 1)
+	// The peer hangs up only once the test has looked at the client: its
+	// hang-up would end the client's connection too.
+	release := make(chan struct{})
+	peerDone := make(chan struct{})
+	defer func() { close(release); l.Close(); <-peerDone }()
 	go func() {
+		defer close(peerDone)
 		nc, err := l.Accept()
 		if err != nil {
 			return
 		}
-		defer nc.Close()
+		defer func() { <-release; nc.Close() }()
 		req := &Request{Service: strings.Repeat("s", 2<<20), Method: "m"}
 		for range 100000 {
 			req.Metadata = append(req.Metadata, &KeyValue{Key: "k", Value: "v"})

@@ -27,9 +27,10 @@ import (
 //
 // This file is the only one that takes conn.mu. Lock order: conn.mu may be
 // taken while frameWriter.mu is held (the writer assigns stream ids under
-// its lock and registers the call under conn.mu); conn.mu is never held
-// while taking frameWriter.mu, connBudget.mu or an inbox's lock, and never
-// across I/O.
+// its lock and registers the call under conn.mu); an inbox's lock may be
+// taken while conn.mu is held (fullestInbox), and an inbox never calls
+// out while holding its own; conn.mu is never held while taking
+// frameWriter.mu or connBudget.mu, and never across I/O.
 type conn struct {
 	nc     net.Conn
 	cfg    *connConfig
@@ -37,6 +38,9 @@ type conn struct {
 	fw     *frameWriter
 	budget connBudget
 
+	// serial tells this connection from every other of the process; with a
+	// stream id it names a stream (streamKey).
+	serial uint64
 	// localParity is the low bit of the ids this side opens.
 	localParity uint32
 	// peerServes says the peer accepts requests: always for the dialler's
@@ -87,6 +91,7 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 		served:      make(map[uint32]*serverStream),
 		done:        make(chan struct{}),
 		peerServing: make(chan struct{}),
+		serial:      connSerials.Add(1),
 	}
 	c.budget.limit = cfg.connBudget
 	first := uint32(2)
@@ -101,6 +106,12 @@ func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *c
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, connKey{}, c))
 	return c
 }
+
+// connSerials numbers connections (conn.serial).
+var connSerials atomic.Uint64
+
+// key names the stream id of this connection.
+func (c *conn) key(id uint32) streamKey { return streamKey{conn: c.serial, id: id} }
 
 // start launches the reader goroutine.
 func (c *conn) start() {
@@ -238,8 +249,8 @@ func (c *conn) dequeue(ss *serverStream) bool {
 }
 
 // fullestInbox returns the inbox holding the most unread bytes on this
-// connection (nil when none holds any) and the id it serves.
-func (c *conn) fullestInbox() (*inbox, uint32) {
+// connection (nil when none holds any) and the stream it serves.
+func (c *conn) fullestInbox() (*inbox, streamKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var best *inbox
@@ -255,7 +266,7 @@ func (c *conn) fullestInbox() (*inbox, uint32) {
 			best, bestID, most = &ss.in, id, n
 		}
 	}
-	return best, bestID
+	return best, c.key(bestID)
 }
 
 // peerClient returns the Client that calls over c, creating it on the
@@ -310,11 +321,13 @@ func (c *conn) close(err error) {
 	c.fw.fail(ErrClosed)
 	_ = c.nc.Close()
 	c.cancel()
+	// A call keeps what the peer sent before the end (the answer of a peer
+	// that replies and hangs up must not be lost); nothing more can come.
 	for id, s := range calls {
-		s.in.fail(id, err)
+		s.in.closeWith(c.key(id), err)
 	}
 	for id, ss := range served {
-		ss.in.fail(id, err)
+		ss.in.fail(c.key(id), err)
 	}
 	for _, ss := range waiting {
 		ss.discard()

@@ -6,6 +6,15 @@ import (
 	"time"
 )
 
+// streamKey names one stream of one connection. Streams are recycled
+// between connections, and their ids repeat on every connection, so an id
+// alone cannot tell a late frame or end of an earlier use of a stream from
+// one of its current use; a connection's serial number can.
+type streamKey struct {
+	conn uint64 // the connection's serial number (conn.serial)
+	id   uint32
+}
+
 // inboundFrame is a frame handed from the reader goroutine to a stream.
 type inboundFrame struct {
 	header frameHeader
@@ -24,9 +33,9 @@ func (f inboundFrame) size() int64 { return heldSize(f.body) }
 // together.
 type inbox struct {
 	mu sync.Mutex
-	// owner is the stream id the queue currently serves; pushes for any
-	// other id are dropped, which makes recycling streams safe.
-	owner  uint32
+	// owner is the stream the queue currently serves; pushes and ends for
+	// any other stream are dropped, which makes recycling streams safe.
+	owner  streamKey
 	frames []inboundFrame // queued frames are frames[head:]
 	head   int
 	bytes  int64 // body bytes queued, all counted in budget
@@ -47,7 +56,7 @@ const inboxFullWait = time.Second
 // counts as full.
 const streamRecvLimit = 64
 
-func (q *inbox) init(owner uint32, limit int, budget *connBudget) {
+func (q *inbox) init(owner streamKey, limit int, budget *connBudget) {
 	q.mu.Lock()
 	q.owner, q.limit, q.err, q.budget = owner, limit, nil, budget
 	if q.notify == nil {
@@ -56,13 +65,13 @@ func (q *inbox) init(owner uint32, limit int, budget *connBudget) {
 	q.mu.Unlock()
 }
 
-// push queues f for the stream with the given id; f's body bytes were
+// push queues f for the stream owner; f's body bytes were
 // counted in the budget by the reader, and the inbox takes them over. It
 // reports false, and releases f, when the stream is gone or ended, or when
 // a single-message queue (a unary call) already has its message.
-func (q *inbox) push(id uint32, f inboundFrame) bool {
+func (q *inbox) push(owner streamKey, f inboundFrame) bool {
 	q.mu.Lock()
-	if q.owner != id || q.err != nil || (q.limit == 1 && len(q.frames)-q.head >= 1) {
+	if q.owner != owner || q.err != nil || (q.limit == 1 && len(q.frames)-q.head >= 1) {
 		q.mu.Unlock()
 		q.drop(f)
 		return false
@@ -70,7 +79,7 @@ func (q *inbox) push(id uint32, f inboundFrame) bool {
 	q.frames = append(q.frames, f)
 	q.bytes += f.size()
 	if q.limit > 1 && len(q.frames)-q.head >= q.limit && q.fullTimer == nil {
-		q.fullTimer = time.AfterFunc(inboxFullWait, func() { q.failIfFull(id) })
+		q.fullTimer = time.AfterFunc(inboxFullWait, func() { q.failIfFull(owner) })
 	}
 	q.mu.Unlock()
 	q.wake()
@@ -84,12 +93,12 @@ func (q *inbox) drop(f inboundFrame) {
 	putBuffer(f.body)
 }
 
-func (q *inbox) failIfFull(id uint32) {
+func (q *inbox) failIfFull(owner streamKey) {
 	q.mu.Lock()
-	full := q.owner == id && q.err == nil && len(q.frames)-q.head >= q.limit
+	full := q.owner == owner && q.err == nil && len(q.frames)-q.head >= q.limit
 	q.mu.Unlock()
 	if full {
-		q.fail(id, ErrStreamFull)
+		q.fail(owner, ErrStreamFull)
 	}
 }
 
@@ -100,22 +109,22 @@ func (q *inbox) wake() {
 	}
 }
 
-// closeWith ends the queue for stream id with err; frames already queued
+// closeWith ends the queue for stream owner with err; frames already queued
 // are still delivered first. The first error wins.
-func (q *inbox) closeWith(id uint32, err error) {
+func (q *inbox) closeWith(owner streamKey, err error) {
 	q.mu.Lock()
-	if q.owner == id && q.err == nil {
+	if q.owner == owner && q.err == nil {
 		q.err = err
 	}
 	q.mu.Unlock()
 	q.wake()
 }
 
-// fail ends the queue for stream id with err at once: what is queued is
+// fail ends the queue for stream owner with err at once: what is queued is
 // dropped, so its bytes go back to the budget. The first error wins.
-func (q *inbox) fail(id uint32, err error) {
+func (q *inbox) fail(owner streamKey, err error) {
 	q.mu.Lock()
-	if q.owner != id || q.err != nil {
+	if q.owner != owner || q.err != nil {
 		q.mu.Unlock()
 		return
 	}
@@ -192,7 +201,7 @@ func (q *inbox) takeAllLocked() []inboundFrame {
 func (q *inbox) reset() {
 	q.mu.Lock()
 	dropped := q.takeAllLocked()
-	q.owner, q.err = 0, nil
+	q.owner, q.err = streamKey{}, nil
 	q.mu.Unlock()
 	for _, f := range dropped {
 		q.drop(f)

@@ -93,7 +93,7 @@ func (c *conn) readInto(q *inbox, h frameHeader) error {
 	if err != nil {
 		return err
 	}
-	q.push(h.streamID, inboundFrame{header: h, body: body})
+	q.push(c.key(h.streamID), inboundFrame{header: h, body: body})
 	return nil
 }
 
@@ -146,9 +146,9 @@ func (c *conn) waitBudget(n int64, refusable bool) bool {
 		case <-c.done:
 			return true // the connection is ending; the read fails next
 		case <-timer.C:
-			if q, id := c.fullestInbox(); q != nil {
-				c.cfg.connLogger.Warn("ttrpc: failing a stream whose receiver does not read", "stream", id)
-				q.fail(id, ErrStreamFull)
+			if q, key := c.fullestInbox(); q != nil {
+				c.cfg.connLogger.Warn("ttrpc: failing a stream whose receiver does not read", "stream", key.id)
+				q.fail(key, ErrStreamFull)
 			}
 			timer.Reset(inboxFullWait)
 		}
@@ -233,7 +233,7 @@ func (c *conn) readServedData(h frameHeader) error {
 		}
 	}
 	if h.flags&flagRemoteClosed != 0 {
-		ss.in.closeWith(h.streamID, io.EOF)
+		ss.in.closeWith(c.key(h.streamID), io.EOF)
 	}
 	return nil
 }
@@ -247,7 +247,7 @@ func (c *conn) oversized(oe *oversizeError) {
 	st := statusProto(newOversizedMessageErr(int(h.length), oe.limit))
 	if h.streamID&1 == c.localParity && h.typ != frameRequest {
 		if s := c.lookupCall(h.streamID); s != nil {
-			s.in.closeWith(h.streamID, c.statusError(st))
+			s.in.closeWith(c.key(h.streamID), c.statusError(st))
 			return
 		}
 		if c.localParity == 0 && !c.fw.opened(h.streamID) && c.serves() {
@@ -261,7 +261,7 @@ func (c *conn) oversized(oe *oversizeError) {
 	}
 	if h.typ == frameData {
 		if ss := c.lookupServed(h.streamID); ss != nil {
-			ss.in.closeWith(h.streamID, oversizedError(st))
+			ss.in.closeWith(c.key(h.streamID), oversizedError(st))
 			return
 		}
 	}

@@ -84,7 +84,7 @@ func (ss *serverStream) cancelByPeer() {
 		}
 	}
 	ss.hctx.cancel(context.Canceled)
-	ss.in.closeWith(ss.id, context.Canceled)
+	ss.in.closeWith(ss.c.key(ss.id), context.Canceled)
 }
 
 // initContext derives the handler's context from the connection's: the

@@ -126,7 +126,7 @@ func (c *Client) newStream(ctx context.Context, desc *StreamDesc, service, metho
 // that the handler stops too.
 func (s *clientStream) abort(err error) {
 	s.conn.forget(s)
-	s.in.fail(s.id, err)
+	s.in.fail(s.conn.key(s.id), err)
 	s.conn.sendCancel(s.id)
 }
 
@@ -271,7 +271,7 @@ func (c *conn) openStream(ctx context.Context, s *clientStream, r *Request, flag
 		return err
 	}
 	err = c.fw.write(frame, reserved, deadline, func(id uint32) error {
-		s.in.init(id, recvLimit, &c.budget)
+		s.in.init(c.key(id), recvLimit, &c.budget)
 		return c.registerCall(s, id)
 	})
 	if err != nil {

@@ -62,12 +62,12 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 	ss.method = m
 	if ss.takesData() {
 		// Before admit: Data may follow the request at once.
-		ss.in.init(id, streamRecvLimit, &c.budget)
+		ss.in.init(c.key(id), streamRecvLimit, &c.budget)
 		if h.flags&flagRemoteClosed != 0 {
 			// The caller said it sends no data: its handler sees the
 			// end of the stream instead of waiting for Data that never
 			// comes (containerd/ttrpc waits).
-			ss.in.closeWith(id, io.EOF)
+			ss.in.closeWith(c.key(id), io.EOF)
 		}
 	}
 	ss.initContext()
