@@ -192,7 +192,18 @@ func TestServerPushesToKeptPeers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- peer.Call(ctx, eventService, "Block", &emptypb.Empty{}, &emptypb.Empty{}) }()
-	waitFor(t, func() bool { c.conn.mu.Lock(); defer c.conn.mu.Unlock(); return len(c.conn.served) == 1 })
+	// Wait until the handler runs: a call cancelled while it still waits
+	// for a worker is dropped without running its handler.
+	waitFor(t, func() bool {
+		c.conn.mu.Lock()
+		defer c.conn.mu.Unlock()
+		for _, ss := range c.conn.served {
+			if ss.state.Load() == handlerRunning {
+				return true
+			}
+		}
+		return false
+	})
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled reverse call: %v", err)

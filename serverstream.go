@@ -37,8 +37,11 @@ type serverStream struct {
 	released bool // body and its budget were given back
 
 	firstTaken bool // the request payload was handed to RecvMsg
-	in         inbox
-	state      atomic.Uint32 // a handlerState
+	// answering is set when a message arrives and cleared by the next send
+	// (see sendOffered).
+	answering atomic.Bool
+	in        inbox
+	state     atomic.Uint32 // a handlerState
 
 	unaryInfo  UnaryServerInfo
 	streamInfo StreamServerInfo
@@ -163,7 +166,7 @@ func (ss *serverStream) sendFinal(resp any, err error) {
 		}
 		return frame, nil
 	}
-	_ = ss.c.sendFrame(mm.size, ss.writeDeadline(), nil, false, build)
+	_ = ss.c.sendFrame(mm.size, ss.writeDeadline(), nil, sendNow, build)
 }
 
 // writeDeadline bounds writes by the caller's deadline, so that a caller
@@ -243,7 +246,7 @@ func (ss *serverStream) SendMsg(m any) error {
 		return status.Errorf(codes.Internal, "ttrpc: error marshaling payload: %v", err)
 	}
 	limit := ss.c.cfg.maxMessageSize
-	err = ss.c.sendFrame(mm.size, ss.writeDeadline(), ss.ctx.Done(), true, func(b []byte) ([]byte, error) {
+	err = ss.c.sendFrame(mm.size, ss.writeDeadline(), ss.ctx.Done(), streamSendMode(ss.answering.Swap(false)), func(b []byte) ([]byte, error) {
 		return appendDataFrame(b, ss.id, 0, mm, limit)
 	})
 	if err != nil {
@@ -271,7 +274,9 @@ func (ss *serverStream) RecvMsg(m any) error {
 	if !ss.firstTaken {
 		ss.firstTaken = true
 		if !ss.method.stream.StreamingClient || len(ss.req.payload) > 0 {
-			return ss.unmarshalRequest(m)
+			err := ss.unmarshalRequest(m)
+			ss.answering.Store(err == nil)
+			return err
 		}
 	}
 	if !ss.method.stream.StreamingClient {
@@ -285,6 +290,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 	if err := unmarshalMessage(bodyBytes(f.body), m); err != nil {
 		return status.Errorf(codes.Internal, "ttrpc: error unmarshalling payload: %v", err)
 	}
+	ss.answering.Store(true)
 	return nil
 }
 

@@ -57,6 +57,9 @@ type clientStream struct {
 	ctx        context.Context
 	stopWatch  func() bool // stops the context watch of streaming calls
 	sendClosed atomic.Bool
+	// answering is set when a message arrives and cleared by the next send
+	// (see sendOffered).
+	answering atomic.Bool
 	// recvErr is set once the stream ended, for later RecvMsg calls; it is
 	// only touched by the (single) receiving goroutine.
 	recvErr error
@@ -172,7 +175,7 @@ func (s *clientStream) send(flags frameFlags, m any) error {
 	}
 	deadline, _ := s.ctx.Deadline()
 	limit := s.conn.cfg.maxMessageSize
-	err := s.conn.sendFrame(mm.size, deadline, s.ctx.Done(), true, func(b []byte) ([]byte, error) {
+	err := s.conn.sendFrame(mm.size, deadline, s.ctx.Done(), streamSendMode(s.answering.Swap(false)), func(b []byte) ([]byte, error) {
 		return appendDataFrame(b, s.id, flags, mm, limit)
 	})
 	return sendError(s.ctx, err)
@@ -194,6 +197,9 @@ func (s *clientStream) RecvMsg(m any) error {
 		done, err := s.handleFrame(f, m)
 		putBuffer(f.body)
 		if done || err != nil {
+			if err == nil {
+				s.answering.Store(true)
+			}
 			return err
 		}
 	}

@@ -49,6 +49,9 @@ type frameWriter struct {
 	writeDeadline time.Time // owned by the flusher
 	// stallTimeout, when set, bounds how long a write may make no progress.
 	stallTimeout time.Duration
+	// tryWrite, when set, writes what the socket takes without waiting
+	// (offer); nil for transports that cannot.
+	tryWrite func(p []byte) (int, error)
 
 	// idle, when non-nil, is closed when the flusher finishes (waitIdle).
 	idle chan struct{}
@@ -69,7 +72,7 @@ type frameWriter struct {
 const asyncQueueLimit = 2 << 20
 
 func newFrameWriter(nc net.Conn, firstStreamID uint32, limit int64) *frameWriter {
-	return &frameWriter{nc: nc, nextStreamID: firstStreamID, limit: limit}
+	return &frameWriter{nc: nc, nextStreamID: firstStreamID, limit: limit, tryWrite: tryWriter(nc)}
 }
 
 // errStreamIDsExhausted is returned once a connection has used up its ids.
@@ -172,6 +175,51 @@ func (w *frameWriter) queue(frame []byte, reserved int) error {
 		return w.err
 	}
 	w.queueLocked(frame)
+	return nil
+}
+
+// offer sends a frame like queue, and like queue never waits for the
+// peer; but when the connection is idle the caller writes what the socket
+// takes at once, sparing the hand-off to the background flusher, which
+// gets only the rest.
+func (w *frameWriter) offer(frame []byte, reserved int) error {
+	if w.tryWrite == nil {
+		return w.queue(frame, reserved)
+	}
+	w.mu.Lock()
+	w.held += int64(len(frame) - reserved)
+	if w.err != nil || w.flushing {
+		err := w.err
+		if err == nil {
+			w.appendPendingLocked(frame)
+		}
+		w.mu.Unlock()
+		return err
+	}
+	w.flushing = true
+	w.mu.Unlock()
+	n, err := w.tryWrite(frame)
+	if err != nil {
+		return w.flushFailed(frame, n, true, err)
+	}
+	w.mu.Lock()
+	w.releaseLocked(int64(n))
+	if n < len(frame) {
+		queued := w.pending
+		w.pending = nil
+		w.appendPendingLocked(frame[n:])
+		if queued != nil {
+			w.appendPendingLocked(queued)
+			putBuffer(&queued)
+		}
+	}
+	if len(w.pending) > 0 {
+		go w.flushBackground() // keeps the flushing role
+	} else {
+		w.stopFlushing()
+	}
+	w.mu.Unlock()
+	w.notifyReleased()
 	return nil
 }
 
