@@ -18,6 +18,9 @@ import (
 // a user would.
 var binary string
 
+// buildFlags are the flags of the go build that makes binary.
+var buildFlags = []string{"build"}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ttrpc-cli-test")
 	if err != nil {
@@ -25,7 +28,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "ttrpc")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", append(buildFlags, "-o", binary, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the ttrpc command:", err)
