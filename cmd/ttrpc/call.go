@@ -37,7 +37,7 @@ Call flags:
   --emit-defaults        print fields that have their default value too
 `
 
-func runCall(ctx context.Context, args []string, io stdio) error {
+func runCall(ctx context.Context, args []string, std stdio) error {
 	var (
 		o            options
 		data         string
@@ -73,14 +73,14 @@ func runCall(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	in, err := openRequests(data, io.in, md.Input(), types)
+	in, err := openRequests(data, std.in, md.Input(), types)
 	if err != nil {
 		return err
 	}
 	defer in.close()
 	c := &caller{
 		service: service, method: method, desc: md,
-		in: in, out: newAnswers(io.out, types, emitDefaults),
+		in: in, out: newAnswers(std.out, types, emitDefaults),
 	}
 	if !md.IsStreamingClient() {
 		// Read the request before connecting: bad JSON is a usage error

@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ttrpc-go/ttrpc"
+	"github.com/ttrpc-go/ttrpc/example"
 )
 
 func TestCannotConnect(t *testing.T) {
@@ -86,4 +91,30 @@ func TestServerHangsUp(t *testing.T) {
 	want(t, cli(t, nil, "call", "--proto", exampleProto, path, service+"/Greet", "-d", `{"name": "x"}`), exitCall+14, "stderr:",
 		"ERROR: code = Unavailable desc = the connection closed before the call finished")
 	want(t, cli(t, nil, "list", path), exitCall+14, "stderr:", "ERROR: code = Unavailable")
+}
+
+// The other address forms a server here can listen on: an abstract unix
+// socket (ttrpc-rust's form) and TCP on loopback.
+func TestAddressForms(t *testing.T) {
+	for _, address := range []string{
+		"unix://@ttrpc-cli-test-" + strconv.Itoa(os.Getpid()),
+		"tcp://127.0.0.1:0",
+	} {
+		t.Run(address, func(t *testing.T) {
+			l, err := ttrpc.Listen(address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(address, "tcp://") {
+				address = "tcp://" + l.Addr().String()
+			}
+			srv, err := ttrpc.NewServer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			example.RegisterExampleService(srv, &exampleService{})
+			serveListener(t, srv, l)
+			want(t, cli(t, nil, "call", "--proto", exampleProto, address, service+"/Greet", "-d", `{"name": "there"}`), exitOK, `"Hello, there!"`)
+		})
+	}
 }

@@ -19,7 +19,7 @@ The server's reflection service answers; with --proto or --protoset the
 files answer instead and the server is not contacted.
 `
 
-func runDescribe(ctx context.Context, args []string, io stdio) error {
+func runDescribe(ctx context.Context, args []string, std stdio) error {
 	var o options
 	pos, err := parse(newFlagSet("describe", &o), args)
 	if err != nil {
@@ -47,8 +47,8 @@ func runDescribe(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "%s is a %s in %s:\n", d.FullName(), kindName(d), d.ParentFile().Path())
-	io.out.Write([]byte(describeText(d)))
+	fmt.Fprintf(std.out, "%s is a %s in %s:\n", d.FullName(), kindName(d), d.ParentFile().Path())
+	std.out.Write([]byte(describeText(d)))
 	return nil
 }
 

@@ -20,7 +20,7 @@ The server's reflection service answers; with --proto or --protoset the
 files answer instead and the server is not contacted.
 `
 
-func runList(ctx context.Context, args []string, io stdio) error {
+func runList(ctx context.Context, args []string, std stdio) error {
 	var o options
 	pos, err := parse(newFlagSet("list", &o), args)
 	if err != nil {
@@ -41,12 +41,12 @@ func runList(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	if len(pos) == 1 {
-		return listServices(ctx, src, io)
+		return listServices(ctx, src, std)
 	}
-	return listMethods(ctx, src, pos[1], io)
+	return listMethods(ctx, src, pos[1], std)
 }
 
-func listServices(ctx context.Context, src source, io stdio) error {
+func listServices(ctx context.Context, src source, std stdio) error {
 	entries, err := src.services(ctx)
 	if err != nil {
 		return err
@@ -56,21 +56,21 @@ func listServices(ctx context.Context, src source, io stdio) error {
 	}
 	for _, e := range entries {
 		if e.described {
-			fmt.Fprintln(io.out, e.name)
+			fmt.Fprintln(std.out, e.name)
 		} else {
-			fmt.Fprintf(io.out, "%s (served but not described: calling it needs --proto or --protoset)\n", e.name)
+			fmt.Fprintf(std.out, "%s (served but not described: calling it needs --proto or --protoset)\n", e.name)
 		}
 	}
 	return nil
 }
 
-func listMethods(ctx context.Context, src source, service string, io stdio) error {
+func listMethods(ctx context.Context, src source, service string, std stdio) error {
 	d, _, err := src.find(ctx, trimDot(service))
 	if errors.Is(err, errUnknownSymbol) {
 		// A service served without descriptors still has method names.
 		if e, ok := findEntry(ctx, src, trimDot(service)); ok {
 			for _, m := range e.methods {
-				fmt.Fprintf(io.out, "%s/%s\t(shape and types unknown)\n", e.name, m)
+				fmt.Fprintf(std.out, "%s/%s\t(shape and types unknown)\n", e.name, m)
 			}
 			return nil
 		}
@@ -83,7 +83,7 @@ func listMethods(ctx context.Context, src source, service string, io stdio) erro
 	if !ok {
 		return usageErrorf("%s is a %s, not a service (try ttrpc describe)", service, kindName(d))
 	}
-	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
 	for i := range sd.Methods().Len() {
 		md := sd.Methods().Get(i)
 		fmt.Fprintf(tw, "%s/%s\t%s\t%s -> %s\n", sd.FullName(), md.Name(), shape(md), md.Input().FullName(), md.Output().FullName())

@@ -55,7 +55,7 @@ type stdio struct {
 
 // run runs the command line args and returns the exit status.
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
-	io := stdio{in: in, out: out, err: errOut}
+	std := stdio{in: in, out: out, err: errOut}
 	if len(args) == 0 {
 		fmt.Fprint(errOut, mainUsage)
 		return exitUsage
@@ -74,11 +74,11 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		fmt.Fprint(out, mainUsage)
 		return exitOK
 	case "call":
-		err = runCall(ctx, rest, io)
+		err = runCall(ctx, rest, std)
 	case "list":
-		err = runList(ctx, rest, io)
+		err = runList(ctx, rest, std)
 	case "describe":
-		err = runDescribe(ctx, rest, io)
+		err = runDescribe(ctx, rest, std)
 	default:
 		return report(errOut, usageErrorf("unknown command %q (want call, list, describe or help; see ttrpc --help)", command))
 	}

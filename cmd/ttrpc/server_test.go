@@ -169,6 +169,12 @@ func serve(t *testing.T, srv *ttrpc.Server, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveListener(t, srv, l)
+}
+
+// serveListener runs srv on l until the test ends.
+func serveListener(t *testing.T, srv *ttrpc.Server, l net.Listener) {
+	t.Helper()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(context.Background(), l) }()
 	t.Cleanup(func() {
