@@ -106,7 +106,7 @@ func runCall(ctx context.Context, args []string, std stdio) error {
 // findMethod returns the descriptor of service/method and the message
 // types to resolve google.protobuf.Any with. A name the source does not
 // define is a usage error saying what it does define.
-func findMethod(ctx context.Context, src source, service, method string) (protoreflect.MethodDescriptor, *dynamicpb.Types, error) {
+func findMethod(ctx context.Context, src source, service, method string) (protoreflect.MethodDescriptor, *anyTypes, error) {
 	d, files, err := src.find(ctx, service+"."+method)
 	if errors.Is(err, errUnknownSymbol) {
 		return nil, nil, unknownMethod(ctx, src, service, method)
@@ -118,7 +118,7 @@ func findMethod(ctx context.Context, src source, service, method string) (protor
 	if !ok {
 		return nil, nil, usageErrorf("%s.%s is a %s, not a method", service, method, kindName(d))
 	}
-	return md, newTypes(files), nil
+	return md, newAnyTypes(ctx, src, files), nil
 }
 
 // unknownMethod explains why service/method cannot be called.

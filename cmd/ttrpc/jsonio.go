@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -27,7 +26,7 @@ type requests struct {
 
 // openRequests opens the -d argument: "" for no input, "@-" for standard
 // input, "@FILE" for a file, anything else for the JSON itself.
-func openRequests(data string, stdin io.Reader, desc protoreflect.MessageDescriptor, types *dynamicpb.Types) (*requests, error) {
+func openRequests(data string, stdin io.Reader, desc protoreflect.MessageDescriptor, types *anyTypes) (*requests, error) {
 	r := &requests{desc: desc, close: func() error { return nil }, opts: protojson.UnmarshalOptions{Resolver: types}}
 	switch {
 	case data == "":
@@ -92,7 +91,7 @@ type answers struct {
 	opts protojson.MarshalOptions
 }
 
-func newAnswers(w io.Writer, types *dynamicpb.Types, emitDefaults bool) *answers {
+func newAnswers(w io.Writer, types *anyTypes, emitDefaults bool) *answers {
 	return &answers{w: w, opts: protojson.MarshalOptions{Resolver: types, EmitUnpopulated: emitDefaults}}
 }
 
@@ -102,7 +101,8 @@ func newAnswers(w io.Writer, types *dynamicpb.Types, emitDefaults bool) *answers
 func (a *answers) print(m proto.Message, compact bool) error {
 	b, err := a.opts.Marshal(m)
 	if err != nil {
-		return toolErrorf("cannot print the answer as JSON: %v", err)
+		return toolErrorf("cannot print the answer as JSON: %v (a google.protobuf.Any in it may name a type "+
+			"the descriptors do not define: add its .proto file with --proto)", err)
 	}
 	var out bytes.Buffer
 	if compact {
@@ -118,15 +118,6 @@ func (a *answers) print(m proto.Message, compact bool) error {
 		return toolErrorf("writing the answer: %v", err)
 	}
 	return nil
-}
-
-// newTypes returns the message types of files, for google.protobuf.Any
-// in JSON; the well-known types linked into the command are a fallback.
-func newTypes(files *protoregistry.Files) *dynamicpb.Types {
-	if files == nil {
-		files = protoregistry.GlobalFiles
-	}
-	return dynamicpb.NewTypes(files)
 }
 
 // splitMethod splits "pkg.Service/Method" (or "pkg.Service.Method", with
