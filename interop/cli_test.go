@@ -5,11 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	taskv3 "github.com/containerd/containerd/api/runtime/task/v3"
+	tasktypes "github.com/containerd/containerd/api/types/task"
+	ref "github.com/containerd/ttrpc"
+	grpccodes "google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // testServiceProto describes the test service for the ttrpc command.
@@ -103,5 +111,74 @@ func TestCLIAgainstReferenceServer(t *testing.T) {
 	}
 	if strings.Join(info.Metadata["who"], ",") != "cli,again" || !info.HasDeadline {
 		t.Errorf("the containerd/ttrpc handler saw %+v, want metadata who=[cli again] and a deadline", info)
+	}
+}
+
+// fakeShim answers State as a containerd shim would; the other methods of
+// the task service are not called.
+type fakeShim struct {
+	taskv3.TTRPCTaskService
+}
+
+func (fakeShim) State(ctx context.Context, req *taskv3.StateRequest) (*taskv3.StateResponse, error) {
+	if req.ID != "c1" {
+		return nil, grpcstatus.Errorf(grpccodes.NotFound, "container %s: not found", req.ID)
+	}
+	return &taskv3.StateResponse{
+		ID: req.ID, Pid: 4242, Status: tasktypes.Status_RUNNING,
+		ExitedAt: timestamppb.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
+	}, nil
+}
+
+// The ttrpc command reaches a shim as containerd's own generated code
+// serves it on containerd/ttrpc, with containerd's .proto files (which
+// import one another relative to the API module's root).
+func TestCLIAgainstContainerdShim(t *testing.T) {
+	bin := buildCLI(t)
+	list := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/containerd/containerd/api")
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	apiDir := strings.TrimSpace(string(out))
+
+	s, err := ref.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskv3.RegisterTTRPCTaskService(s, fakeShim{})
+	path := socketPath(t)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(context.Background(), l) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-served; !errors.Is(err, ref.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+
+	proto := []string{"--proto", "runtime/task/v3/shim.proto", "-I", apiDir}
+	r := runCLI(t, bin, "", append([]string{"call", path, "containerd.task.v3.Task/State", "-d", `{"id": "c1"}`}, proto...)...)
+	const state = `{
+  "id": "c1",
+  "pid": 4242,
+  "status": "RUNNING",
+  "exitedAt": "2025-01-02T03:04:05Z"
+}
+`
+	if r.exit != 0 || r.stdout != state {
+		t.Errorf("State: exit %d, stdout %q, stderr %q; want\n%s", r.exit, r.stdout, r.stderr, state)
+	}
+	r = runCLI(t, bin, "", append([]string{"call", path, "containerd.task.v3.Task/State", "-d", `{"id": "c2"}`}, proto...)...)
+	if r.exit != 64+5 || r.stderr != "ERROR: code = NotFound desc = container c2: not found\n" {
+		t.Errorf("State of a missing container: exit %d, stderr %q", r.exit, r.stderr)
+	}
+	r = runCLI(t, bin, "", "list", path)
+	if r.exit != 1 || !strings.Contains(r.stderr, "does not offer reflection") {
+		t.Errorf("list on the shim: exit %d, stderr %q", r.exit, r.stderr)
 	}
 }
