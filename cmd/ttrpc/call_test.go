@@ -172,7 +172,7 @@ func TestCallMetadata(t *testing.T) {
 func TestCallTimeout(t *testing.T) {
 	srv := startServer(t, true)
 	want(t, cli(t, nil, "call", "--timeout", "200ms", srv.addr, service+"/Greet", "-d", `{"name": "block"}`), exitCall+4, "stderr:",
-		"ERROR: code = DeadlineExceeded desc = ")
+		"ERROR: code = DeadlineExceeded desc = the call did not finish within --timeout")
 	// The deadline travels with the call.
 	want(t, cli(t, nil, "call", "--timeout", "1m", srv.addr, service+"/Greet", "-d", `{"name": "deadline"}`), exitOK, `"has a deadline"`)
 	want(t, cli(t, nil, "call", srv.addr, service+"/Greet", "-d", `{"name": "deadline"}`), exitOK, `"no deadline"`)

@@ -94,13 +94,17 @@ func report(w io.Writer, err error) int {
 
 // callMessage is the human part of a failed call's error.
 func callMessage(err error, code codes.Code) string {
+	st, _ := status.FromError(err)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded),
+		code == codes.DeadlineExceeded && st.Message() == context.DeadlineExceeded.Error():
+		// The command's own --timeout passed (while calling, or while
+		// asking the reflection service).
 		return "the call did not finish within --timeout (context deadline exceeded)"
 	case code == codes.Unavailable && (errors.Is(err, ttrpc.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)):
 		return "the connection closed before the call finished: " + err.Error()
 	}
-	if st, ok := status.FromError(err); ok && st != nil {
+	if st != nil {
 		return st.Message()
 	}
 	return err.Error()
