@@ -186,9 +186,9 @@ func loadProtos(ctx context.Context, paths, importPaths []string) (*fileSource, 
 
 // protoName returns the name under which the compiler looks p up, and a
 // directory to add to the import paths for it (or ""). A p that exists on
-// disk inside one of importPaths is named relative to it; one outside them
-// all, when no import path was given, by its base name in its own
-// directory; anything else is taken as a name relative to the import paths.
+// disk inside one of importPaths is named relative to it, one outside them
+// all by its base name in its own directory (searched after them); any
+// other p is taken as a name relative to the import paths.
 func protoName(p string, importPaths []string) (name, dir string) {
 	if _, err := os.Stat(p); err != nil {
 		return filepath.ToSlash(p), ""
@@ -206,10 +206,7 @@ func protoName(p string, importPaths []string) (name, dir string) {
 			return filepath.ToSlash(rel), ""
 		}
 	}
-	if len(importPaths) == 0 {
-		return filepath.Base(abs), filepath.Dir(abs)
-	}
-	return filepath.ToSlash(p), ""
+	return filepath.Base(abs), filepath.Dir(abs)
 }
 
 func contains(list []string, s string) bool {

@@ -100,6 +100,7 @@ func TestNoReflection(t *testing.T) {
 		{"--proto", exampleProto},
 		{"--proto", "example.proto", "-I", dir},
 		{"--import-path", dir, "--proto", exampleProto},
+		{"--proto", exampleProto, "-I", t.TempDir()}, // a file outside every -I directory
 	} {
 		want(t, cli(t, nil, append([]string{"list", srv.addr}, flags...)...), exitOK, "ttrpc.example.v1.Example\n")
 		r := cli(t, nil, append([]string{"list", srv.addr, service}, flags...)...)
