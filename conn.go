@@ -83,6 +83,7 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *conn {
+	nc = adaptConn(nc)
 	c := &conn{
 		nc:          nc,
 		cfg:         cfg,

@@ -26,8 +26,15 @@
 // whole (header and body) in pooled buffers and written with one write;
 // writers never hold a lock across I/O: the first writer to find the
 // connection idle writes, writers arriving meanwhile queue behind it and are
-// flushed together. Which side dialled only decides stream id parity (odd
-// for the dialler), so both sides can call and serve.
+// flushed together; a stream message that answers one just received is
+// written at once with a write that never waits on the peer, and runs of
+// stream messages leave in batches. Which side dialled only decides stream
+// id parity (odd for the dialler), so both sides can call and serve.
+//
+// Any net.Conn carries a connection. One that is not a socket (it does not
+// implement syscall.Conn) may deliver each write as one message, as NRI's
+// multiplexer does: frames are then written and read cut the way
+// containerd/ttrpc cuts them (msgconn.go; PROTOCOL.md section 2.1).
 //
 // # Messages and errors
 //

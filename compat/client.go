@@ -111,7 +111,7 @@ func NewClient(conn net.Conn, opts ...ClientOpts) *Client {
 			}))
 	}
 	goOpts = append(goOpts, c.goOpts...)
-	c.c = ttrpcgo.NewClient(adaptConn(conn), goOpts...)
+	c.c = ttrpcgo.NewClient(conn, goOpts...)
 	return c
 }
 

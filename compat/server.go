@@ -51,7 +51,7 @@ func (s *Server) RegisterService(name string, desc *ServiceDesc) { s.s.RegisterS
 // bare ErrServerClosed; an accept error that is not temporary is returned
 // as is. ctx is the parent of every handler's context.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	err := s.s.Serve(ctx, adaptListener{l})
+	err := s.s.Serve(ctx, l)
 	if errors.Is(err, ErrServerClosed) {
 		return ErrServerClosed
 	}
@@ -66,14 +66,3 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.s.Shutdown(ctx) 
 // Close stops the server at once: listeners and connections are closed.
 // It returns the first listener-close error.
 func (s *Server) Close() error { return s.s.Close() }
-
-// adaptListener hands out accepted connections through adaptConn.
-type adaptListener struct{ net.Listener }
-
-func (l adaptListener) Accept() (net.Conn, error) {
-	nc, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return adaptConn(nc), nil
-}

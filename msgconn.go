@@ -1,35 +1,32 @@
 package ttrpc
 
 import (
-	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"sync"
+	"syscall"
 )
 
 // Connections that deliver each Write as one message, and fail a Read
 // whose buffer cannot hold the next message (NRI's multiplexed
-// connections: ENOMEM, and the message is lost), work with
-// containerd/ttrpc only because of the way its 4 KiB bufio buffers cut
-// frames: a frame leaves as at most 4 KiB (the header and the start of the
-// body) followed by the rest of the body, and the reader reads that rest
-// straight into a buffer of the body's size. ttrpc-go coalesces and cuts
-// differently, so on such connections this package cuts and reads frames
-// the same way (frameConn). Stream sockets need none of it and are used
-// as they are.
+// connections fail it with ENOMEM, and the message is lost), carry ttrpc
+// only if both ends cut frames alike. containerd/ttrpc's 4 KiB bufio
+// buffers cut each frame into at most 4 KiB (the header and the start of
+// the body) followed by the rest of the body, and read that rest straight
+// into a buffer of its size. A connection that is not a socket
+// (syscall.Conn) is therefore wrapped in a frameConn, which writes and
+// reads frames cut that way; on a socket the writer coalesces frames
+// freely. PROTOCOL.md, "Message-oriented transports", says the same.
 
 // firstChunk is the most a frame's first Write carries, as containerd/ttrpc's
 // 4 KiB bufio.Writer does, and what a peer's 4 KiB bufio.Reader can take.
 const firstChunk = 4096
 
-// frameHeaderLength is the size of a ttrpc frame header.
-const frameHeaderLength = 10
-
-// adaptConn returns nc as it is for stream sockets, wrapped in a frameConn
-// for every other net.Conn.
+// adaptConn returns nc as it is for sockets, wrapped in a frameConn for
+// every other net.Conn.
 func adaptConn(nc net.Conn) net.Conn {
 	switch nc.(type) {
-	case *net.UnixConn, *net.TCPConn, *tls.Conn, *frameConn:
+	case syscall.Conn, *frameConn:
 		return nc
 	}
 	return &frameConn{Conn: nc}
