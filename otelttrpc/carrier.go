@@ -168,23 +168,33 @@ const tracestateKey = "tracestate"
 // extracts from md, accepting and refusing exactly what it does, without
 // going through a carrier: an invalid one when md has none or a malformed
 // one. The W3C format: "vv-<32 hex trace id>-<16 hex span id>-ff" in lower
-// case, version ff refused, version 00 with nothing after the flags and no
-// flag but sampled and random; later versions may add fields.
+// case, version ff refused, version 00 with nothing after the flags (but
+// one "-", which the propagator lets pass) and no flag but sampled and
+// random; later versions may add fields after a "-".
 func parseTraceContext(md ttrpc.MD) trace.SpanContext {
 	var h string
 	if v := md[traceparentKey]; len(v) > 0 {
 		h = v[0]
 	}
-	if h == "" {
+	// The fields are at fixed offsets: 2, 32, 16 and 2 hex digits, each
+	// followed by "-" (optional after the flags).
+	if len(h) < traceparentLen || h[2] != '-' || h[35] != '-' || h[52] != '-' {
 		return trace.SpanContext{}
 	}
 	var ver, flags [1]byte
 	var cfg trace.SpanContextConfig
-	if !cutHex(ver[:], &h) || ver[0] == 0xff ||
-		!cutHex(cfg.TraceID[:], &h) || !cutHex(cfg.SpanID[:], &h) || !cutHex(flags[:], &h) {
+	if !decodeHex(ver[:], h[0:2]) || ver[0] == 0xff ||
+		!decodeHex(cfg.TraceID[:], h[3:35]) || !decodeHex(cfg.SpanID[:], h[36:52]) || !decodeHex(flags[:], h[53:55]) {
 		return trace.SpanContext{}
 	}
-	if ver[0] == 0 && (h != "" || flags[0] > 3) {
+	rest := h[traceparentLen:]
+	if rest != "" {
+		if rest[0] != '-' {
+			return trace.SpanContext{} // flags longer than 2 digits
+		}
+		rest = rest[1:]
+	}
+	if ver[0] == 0 && (rest != "" || flags[0] > 3) {
 		return trace.SpanContext{}
 	}
 	cfg.TraceFlags = trace.TraceFlags(flags[0]) & (trace.FlagsSampled | trace.FlagsRandom)
@@ -201,19 +211,12 @@ func parseTraceContext(md ttrpc.MD) trace.SpanContext {
 	return sc
 }
 
-// cutHex decodes the part of *h before the first "-" (or all of it) into
-// dst, and leaves the rest after that "-" in *h. It reports false unless
-// the part is exactly 2*len(dst) lower-case hex digits.
-func cutHex(dst []byte, h *string) bool {
-	part, rest, _ := strings.Cut(*h, "-")
-	*h = rest
-	if len(part) != 2*len(dst) {
-		return false
-	}
+// decodeHex decodes s, 2*len(dst) lower-case hex digits, into dst. It
+// reports false for any other character.
+func decodeHex(dst []byte, s string) bool {
 	for i := range dst {
-		hi, ok1 := lowerHexDigit(part[2*i])
-		lo, ok2 := lowerHexDigit(part[2*i+1])
-		if !ok1 || !ok2 {
+		hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		if hi|lo > 0xf {
 			return false
 		}
 		dst[i] = hi<<4 | lo
@@ -221,15 +224,20 @@ func cutHex(dst []byte, h *string) bool {
 	return true
 }
 
-func lowerHexDigit(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// hexValue maps a lower-case hex digit to its value, anything else to
+// 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
 
 // injectContext returns ctx with metadata that carries ctx's span context,
 // for a stream about to be opened. The caller's metadata is cloned, never
