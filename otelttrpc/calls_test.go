@@ -419,3 +419,23 @@ func TestServerAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownMethod: ttrpc refuses a call of a method the server does not
+// have before any interceptor runs, so only the client records it, as
+// UNIMPLEMENTED.
+func TestUnknownMethod(t *testing.T) {
+	tel := newTelemetry(t)
+	w := newWorld(t, tel, nil)
+	err := w.client.Call(context.Background(), service, "Nope", wrapperspb.String("hi"), &wrapperspb.StringValue{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("Call: %v, want Unimplemented", err)
+	}
+	client := tel.span(t, "test.v1.Echo/Nope", trace.SpanKindClient)
+	wantAttrs(t, "client span", client.Attributes(), map[string]any{"rpc.response.status_code": "UNIMPLEMENTED", "error.type": "UNIMPLEMENTED"})
+	// A server span would have ended before the answer was sent.
+	for _, s := range tel.spans.Ended() {
+		if s.SpanKind() == trace.SpanKindServer {
+			t.Errorf("server span %s for a refused call", s.Name())
+		}
+	}
+}

@@ -34,6 +34,11 @@
 //     ttrpc.messages.received, and one "message" event per message
 //     (rpc.message.type SENT or RECEIVED, rpc.message.id counting from 1)
 //     unless WithMessageEvents(false) switches events off.
+//   - Client spans name the server: server.address is the socket path of
+//     a unix socket (or the host, with server.port, for TCP), from the
+//     connection's peer address (ttrpc.UnaryClientInfo.RemoteAddr). A
+//     server's PeerClient calling back its client sees an unnamed socket
+//     and sets neither.
 //   - Server spans of connections whose handshaker returned unix peer
 //     credentials (ttrpc.UnixSocketRequireSameUser and the like) get
 //     ttrpc.peer.uid, ttrpc.peer.gid and ttrpc.peer.pid. These, like the
@@ -46,6 +51,22 @@
 // and tracestate by default (any propagation.TextMapPropagator with
 // WithPropagators). That is what containerd/otelttrpc sends and reads, so a
 // trace continues across a containerd/otelttrpc peer in either direction.
+//
+// # Cost
+//
+// BenchmarkUnary measures a unary call over a unix socket with both ends
+// instrumented. With tracing sampled off and a no-op meter it makes 20
+// allocations against 6 uninstrumented: 8 are the interceptors' (6 of
+// them the OpenTelemetry SDK's span, context and copy of the start
+// attributes, on each side), 2 ttrpc's intercepted call path and 4 the
+// server's decoding of the traceparent entry. BenchmarkInterceptors
+// measures the interceptors alone, without the transport. The README
+// quotes the times.
+//
+// Calls of a service or method the server does not have are answered
+// UNIMPLEMENTED by ttrpc before any interceptor runs: they get no server
+// span or measurement (the caller's client span and duration record the
+// code).
 //
 // A client stream's span ends when RecvMsg returns its end (io.EOF or an
 // error; for calls whose server does not stream, the single response), or
