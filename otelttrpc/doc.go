@@ -45,6 +45,11 @@
 //     message counts, are ttrpc-specific attributes: the conventions define
 //     none for them.
 //
+// Calls of a service or method the server does not have are answered
+// UNIMPLEMENTED by ttrpc before any interceptor runs: they get no server
+// span or measurement (the caller's client span and duration record the
+// code).
+//
 // # Propagation
 //
 // The trace context travels in the call's ttrpc metadata, W3C traceparent
@@ -52,24 +57,19 @@
 // WithPropagators). That is what containerd/otelttrpc sends and reads, so a
 // trace continues across a containerd/otelttrpc peer in either direction.
 //
+// A client stream's span ends when RecvMsg returns its end (io.EOF or an
+// error; for calls whose server does not stream, the single response), or
+// when the stream's context ends. A stream abandoned without either is
+// never ended: cancel the context of streams you stop reading.
+//
 // # Cost
 //
 // BenchmarkUnary measures a unary call over a unix socket with both ends
 // instrumented. With tracing sampled off and a no-op meter it makes 20
 // allocations against 6 uninstrumented: 8 are the interceptors' (6 of
 // them the OpenTelemetry SDK's span, context and copy of the start
-// attributes, on each side), 2 ttrpc's intercepted call path and 4 the
-// server's decoding of the traceparent entry. BenchmarkInterceptors
+// attributes, on each side), 2 the library's intercepted call path and 4
+// the server's decoding of the traceparent entry. BenchmarkInterceptors
 // measures the interceptors alone, without the transport. The README
 // quotes the times.
-//
-// Calls of a service or method the server does not have are answered
-// UNIMPLEMENTED by ttrpc before any interceptor runs: they get no server
-// span or measurement (the caller's client span and duration record the
-// code).
-//
-// A client stream's span ends when RecvMsg returns its end (io.EOF or an
-// error; for calls whose server does not stream, the single response), or
-// when the stream's context ends. A stream abandoned without either is
-// never ended: cancel the context of streams you stop reading.
 package otelttrpc
