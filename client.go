@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -38,6 +39,9 @@ type Client struct {
 
 	// peer marks the Client a server's PeerClient created.
 	peer bool
+
+	// invoker is c.invoke, the Invoker of intercepted unary calls.
+	invoker Invoker
 
 	budget            int64 // 0: the default
 	writeStallTimeout time.Duration
@@ -161,6 +165,7 @@ func newClientConfig(opts []ClientOpts, logger Logger) *Client {
 		statusError:       status.ErrorProto,
 		writeStallTimeout: defaultWriteStallTimeout,
 	}
+	c.invoker = c.invoke // made once: a method value allocates
 	for _, o := range opts {
 		o(c)
 	}
@@ -253,14 +258,69 @@ func (c *Client) Call(ctx context.Context, service, method string, req, resp any
 		}
 		return callError(ctx, c.finishCall(&e.resp, resp))
 	}
-	creq := &Request{Service: service, Method: method, Payload: payload}
-	setCallContext(ctx, creq)
-	var cresp Response
-	info := &UnaryClientInfo{FullMethod: fullMethodName(service, method)}
-	if err := c.unaryInterceptor(ctx, creq, &cresp, info, c.invoke); err != nil {
+	// Interceptors may keep what they are handed, so nothing is pooled:
+	// the envelopes and the info come in one allocation instead.
+	ic := new(interceptedCall)
+	ic.req.Service, ic.req.Method, ic.req.Payload = service, method, payload
+	setCallContext(ctx, &ic.req)
+	ic.info.FullMethod = clientMethodNames.get(service, method)
+	ic.info.RemoteAddr = c.conn.nc.RemoteAddr()
+	if err := c.unaryInterceptor(ctx, &ic.req, &ic.resp, &ic.info, c.invoker); err != nil {
 		return err
 	}
-	return callError(ctx, c.finishCall(&cresp, resp))
+	return callError(ctx, c.finishCall(&ic.resp, resp))
+}
+
+// interceptedCall is what an intercepted unary call hands its
+// interceptors, allocated at once.
+type interceptedCall struct {
+	req  Request
+	resp Response
+	info UnaryClientInfo
+}
+
+// clientMethodNames caches the FullMethod of the methods clients call, so
+// that an intercepted call does not build it every time.
+var clientMethodNames methodNameCache
+
+// maxCachedMethodNames bounds methodNameCache: past this many names, the
+// others are built on every call.
+const maxCachedMethodNames = 512
+
+type methodNameKey struct{ service, method string }
+
+// methodNameCache maps service and method to fullMethodName's result. Reads
+// take no lock: they load an immutable map, which writers copy.
+type methodNameCache struct {
+	mu    sync.Mutex // serialises writers
+	names atomic.Pointer[map[methodNameKey]string]
+}
+
+// get returns fullMethodName(service, method), caching it.
+func (mc *methodNameCache) get(service, method string) string {
+	key := methodNameKey{service, method}
+	if p := mc.names.Load(); p != nil {
+		if name, ok := (*p)[key]; ok {
+			return name
+		}
+	}
+	name := fullMethodName(service, method)
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	var old map[methodNameKey]string
+	if p := mc.names.Load(); p != nil {
+		old = *p
+	}
+	if _, ok := old[key]; ok || len(old) >= maxCachedMethodNames {
+		return name
+	}
+	next := make(map[methodNameKey]string, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[key] = name
+	mc.names.Store(&next)
+	return name
 }
 
 // envelopes are a unary call's Request and Response, pooled.

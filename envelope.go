@@ -182,17 +182,26 @@ func checkKeyValue(b []byte) error {
 	})
 }
 
+// decodeKeyValue adds the KeyValue message in b to md. The key and the
+// value are cut from one string copy of b, a single allocation.
 func decodeKeyValue(b []byte, md *MD) error {
-	var key, value []byte
-	err := walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
-		var n int
+	// key and value are offsets in b: [start, end).
+	var key, value [2]int
+	whole := len(b)
+	err := walkFields(b, func(num protowire.Number, typ protowire.Type, rest []byte) (int, error) {
+		var field *[2]int
 		switch {
 		case num == fieldKeyValueKey && typ == protowire.BytesType:
-			key, n = protowire.ConsumeBytes(b)
+			field = &key
 		case num == fieldKeyValueValue && typ == protowire.BytesType:
-			value, n = protowire.ConsumeBytes(b)
+			field = &value
 		default:
 			return skipField, nil
+		}
+		v, n := protowire.ConsumeBytes(rest)
+		if n >= 0 {
+			start := whole - len(rest) + n - len(v)
+			*field = [2]int{start, start + len(v)}
 		}
 		return n, nil
 	})
@@ -202,8 +211,9 @@ func decodeKeyValue(b []byte, md *MD) error {
 	if *md == nil {
 		*md = MD{}
 	}
-	k := string(key)
-	(*md)[k] = append((*md)[k], string(value))
+	s := string(b)
+	k := s[key[0]:key[1]]
+	(*md)[k] = append((*md)[k], s[value[0]:value[1]])
 	return nil
 }
 

@@ -12,7 +12,11 @@ import (
 // unary hot path to a single allocation on the server. Its behaviour is that
 // of context.WithDeadline (or WithCancel) on the parent.
 type handlerCtx struct {
-	context.Context // parent: the connection's context with the call's metadata
+	context.Context // parent: the connection's context
+
+	// md is the call's metadata, which Value returns for GetMetadata
+	// (saving a context.WithValue per call); nil leaves it to the parent.
+	md MD
 
 	deadline time.Time // the caller's deadline; zero for none
 
@@ -32,6 +36,17 @@ func (h *handlerCtx) init(parent context.Context, timeout time.Duration, hasTime
 			h.deadline = pd
 		}
 	}
+}
+
+// Value returns the call's metadata for GetMetadata's key when the call
+// has some, and the parent's value of key otherwise.
+func (h *handlerCtx) Value(key any) any {
+	if h.md != nil {
+		if _, ok := key.(metadataKey); ok {
+			return h.md
+		}
+	}
+	return h.Context.Value(key)
 }
 
 func (h *handlerCtx) Deadline() (time.Time, bool) {

@@ -1,6 +1,9 @@
 package ttrpc
 
-import "context"
+import (
+	"context"
+	"net"
+)
 
 // UnaryServerInfo describes a unary call to a server interceptor.
 type UnaryServerInfo struct {
@@ -12,6 +15,10 @@ type UnaryServerInfo struct {
 type UnaryClientInfo struct {
 	// FullMethod is "/service/method".
 	FullMethod string
+	// RemoteAddr is the address of the peer the call goes to, as the
+	// connection's net.Conn reports it (possibly nil): the server for a
+	// Client, the client for a server's PeerClient.
+	RemoteAddr net.Addr
 }
 
 // StreamServerInfo describes a streaming call to a server interceptor.
@@ -26,6 +33,8 @@ type StreamClientInfo struct {
 	FullMethod      string
 	StreamingClient bool
 	StreamingServer bool
+	// RemoteAddr is the address of the peer, as in UnaryClientInfo.
+	RemoteAddr net.Addr
 }
 
 // Unmarshaler decodes the request of a unary call into its argument.

@@ -93,12 +93,9 @@ func (ss *serverStream) cancelByPeer() {
 // initContext derives the handler's context from the connection's: the
 // caller's metadata and relative timeout (PROTOCOL.md, "Timeouts").
 func (ss *serverStream) initContext() {
-	parent := ss.c.ctx
-	if ss.req.metadata != nil {
-		parent = WithMetadata(parent, ss.req.metadata)
-	}
 	t := ss.req.timeoutNano
-	ss.hctx.init(parent, time.Duration(t), t != 0)
+	ss.hctx.init(ss.c.ctx, time.Duration(t), t != 0)
+	ss.hctx.md = ss.req.metadata
 	ss.ctx = &ss.hctx
 }
 

@@ -89,9 +89,10 @@ func putClientStream(s *clientStream) {
 func (c *Client) NewStream(ctx context.Context, desc *StreamDesc, service, method string, req any) (ClientStream, error) {
 	if c.streamInterceptor != nil {
 		info := &StreamClientInfo{
-			FullMethod:      fullMethodName(service, method),
+			FullMethod:      clientMethodNames.get(service, method),
 			StreamingClient: desc.StreamingClient,
 			StreamingServer: desc.StreamingServer,
+			RemoteAddr:      c.conn.nc.RemoteAddr(),
 		}
 		return c.streamInterceptor(ctx, desc, info, service, method, req, c.newStream)
 	}

@@ -390,3 +390,52 @@ func TestClosedClient(t *testing.T) {
 	p := tel.point(t, "rpc.client.call.duration", "test.v1.Echo/Echo")
 	wantAttrs(t, "client metric", p.Attributes.ToSlice(), map[string]any{"rpc.response.status_code": "UNAVAILABLE"})
 }
+
+// TestServerAddress names the server's socket on client spans, unary and
+// streaming, when the connection knows it: not on the server's calls back
+// to its client, whose socket has no name.
+func TestServerAddress(t *testing.T) {
+	for _, d := range directions {
+		t.Run(d.name, func(t *testing.T) {
+			tel := newTelemetry(t)
+			w := newWorld(t, tel, nil)
+			c := d.caller(t, w)
+			if err := c.Call(context.Background(), service, "Echo", wrapperspb.String("hi"), &wrapperspb.StringValue{}); err != nil {
+				t.Fatal(err)
+			}
+			w.waitHandled(t, "/test.v1.Echo/Echo")
+			cs, err := c.NewStream(context.Background(), &ttrpc.StreamDesc{StreamingServer: true}, service, "Repeat", wrapperspb.String("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			drain(t, cs)
+			want := map[string]any{"server.address": w.addr, "server.port": nil}
+			if d.name == "reverse" {
+				want["server.address"] = nil
+			}
+			wantAttrs(t, "unary client span", tel.span(t, "test.v1.Echo/Echo", trace.SpanKindClient).Attributes(), want)
+			wantAttrs(t, "stream client span", tel.span(t, "test.v1.Echo/Repeat", trace.SpanKindClient).Attributes(), want)
+			wantAttrs(t, "server span", tel.span(t, "test.v1.Echo/Echo", trace.SpanKindServer).Attributes(), map[string]any{"server.address": nil})
+		})
+	}
+}
+
+// TestUnknownMethod: ttrpc refuses a call of a method the server does not
+// have before any interceptor runs, so only the client records it, as
+// UNIMPLEMENTED.
+func TestUnknownMethod(t *testing.T) {
+	tel := newTelemetry(t)
+	w := newWorld(t, tel, nil)
+	err := w.client.Call(context.Background(), service, "Nope", wrapperspb.String("hi"), &wrapperspb.StringValue{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("Call: %v, want Unimplemented", err)
+	}
+	client := tel.span(t, "test.v1.Echo/Nope", trace.SpanKindClient)
+	wantAttrs(t, "client span", client.Attributes(), map[string]any{"rpc.response.status_code": "UNIMPLEMENTED", "error.type": "UNIMPLEMENTED"})
+	// A server span would have ended before the answer was sent.
+	for _, s := range tel.spans.Ended() {
+		if s.SpanKind() == trace.SpanKindServer {
+			t.Errorf("server span %s for a refused call", s.Name())
+		}
+	}
+}

@@ -69,8 +69,11 @@ var durationBuckets = []float64{
 
 // instruments is what one side's interceptors record with.
 type instruments struct {
-	tracer        trace.Tracer
-	propagator    propagation.TextMapPropagator
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+	// traceContext says propagator is the W3C one, whose injection into
+	// a unary request has a faster path (injectTraceparent).
+	traceContext  bool
 	duration      metric.Float64Histogram
 	messageEvents bool
 	methods       *methodCache
@@ -125,8 +128,15 @@ func newInstruments(o options, s side) *instruments {
 	return &instruments{
 		tracer:        tracer,
 		propagator:    o.propagator,
+		traceContext:  isTraceContext(o.propagator),
 		duration:      hist,
 		messageEvents: o.messageEvents,
 		methods:       newMethodCache(s),
 	}
+}
+
+// isTraceContext reports whether p is propagation.TraceContext itself.
+func isTraceContext(p propagation.TextMapPropagator) bool {
+	_, ok := p.(propagation.TraceContext)
+	return ok
 }

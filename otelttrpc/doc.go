@@ -34,11 +34,21 @@
 //     ttrpc.messages.received, and one "message" event per message
 //     (rpc.message.type SENT or RECEIVED, rpc.message.id counting from 1)
 //     unless WithMessageEvents(false) switches events off.
+//   - Client spans name the server: server.address is the socket path of
+//     a unix socket (or the host, with server.port, for TCP), from the
+//     connection's peer address (ttrpc.UnaryClientInfo.RemoteAddr). A
+//     server's PeerClient calling back its client sees an unnamed socket
+//     and sets neither.
 //   - Server spans of connections whose handshaker returned unix peer
 //     credentials (ttrpc.UnixSocketRequireSameUser and the like) get
 //     ttrpc.peer.uid, ttrpc.peer.gid and ttrpc.peer.pid. These, like the
 //     message counts, are ttrpc-specific attributes: the conventions define
 //     none for them.
+//
+// Calls of a service or method the server does not have are answered
+// UNIMPLEMENTED by ttrpc before any interceptor runs: they get no server
+// span or measurement (the caller's client span and duration record the
+// code).
 //
 // # Propagation
 //
@@ -51,4 +61,15 @@
 // error; for calls whose server does not stream, the single response), or
 // when the stream's context ends. A stream abandoned without either is
 // never ended: cancel the context of streams you stop reading.
+//
+// # Cost
+//
+// BenchmarkUnary measures a unary call over a unix socket with both ends
+// instrumented. With tracing sampled off and a no-op meter it makes 20
+// allocations against 6 uninstrumented: 8 are the interceptors' (6 of
+// them the OpenTelemetry SDK's span, context and copy of the start
+// attributes, on each side), 2 the library's intercepted call path and 4
+// the server's decoding of the traceparent entry. BenchmarkInterceptors
+// measures the interceptors alone, without the transport. The README
+// quotes the times.
 package otelttrpc

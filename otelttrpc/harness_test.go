@@ -255,6 +255,8 @@ type world struct {
 	handled chan string
 	// peer is the server's PeerClient for the client, once grabbed.
 	peers chan *ttrpc.Client
+	// addr is the path of the server's socket.
+	addr string
 }
 
 func newWorld(t *testing.T, tel *telemetry, serverOpts []ttrpc.ServerOpt, opts ...otelttrpc.Option) *world {
@@ -298,7 +300,7 @@ func newWorld(t *testing.T, tel *telemetry, serverOpts []ttrpc.ServerOpt, opts .
 	clientOpts := append([]ttrpc.ClientOpts{ttrpc.WithClientServerOpts(done...)}, otelttrpc.ClientOptions(tel.options(opts...)...)...)
 	w.client = ttrpc.NewClient(conn, clientOpts...)
 	w.client.RegisterService(service, echoService())
-	w.server = srv
+	w.server, w.addr = srv, l.Addr().String()
 	t.Cleanup(func() {
 		w.client.Close()
 		srv.Close()

@@ -33,28 +33,46 @@ type method struct {
 const maxCachedMethods = 1024
 
 // methodCache maps a full method name ("/service/method") to its method.
+// Lookups take no lock: they read an immutable map, which additions copy
+// (at most maxCachedMethods times).
 type methodCache struct {
 	side    side
-	entries sync.Map
-	size    atomic.Int32
+	mu      sync.Mutex // serialises additions
+	entries atomic.Pointer[map[string]*method]
 }
 
 func newMethodCache(s side) *methodCache { return &methodCache{side: s} }
 
 // get returns the method of fullMethod, creating it on first use.
 func (c *methodCache) get(fullMethod string) *method {
-	if m, ok := c.entries.Load(fullMethod); ok {
-		return m.(*method)
+	if p := c.entries.Load(); p != nil {
+		if m, ok := (*p)[fullMethod]; ok {
+			return m
+		}
+		if len(*p) >= maxCachedMethods {
+			return newMethod(c.side, fullMethod)
+		}
 	}
-	m := newMethod(c.side, fullMethod)
-	if c.size.Load() >= maxCachedMethods {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old map[string]*method
+	if p := c.entries.Load(); p != nil {
+		old = *p
+	}
+	if m, ok := old[fullMethod]; ok {
 		return m
 	}
-	actual, loaded := c.entries.LoadOrStore(fullMethod, m)
-	if !loaded {
-		c.size.Add(1)
+	m := newMethod(c.side, fullMethod)
+	if len(old) >= maxCachedMethods {
+		return m
 	}
-	return actual.(*method)
+	next := make(map[string]*method, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[fullMethod] = m
+	c.entries.Store(&next)
+	return m
 }
 
 func newMethod(s side, fullMethod string) *method {

@@ -22,8 +22,11 @@ func StreamClientInterceptor(opts ...Option) ttrpc.StreamClientInterceptor {
 
 func (in *instruments) streamClient(ctx context.Context, desc *ttrpc.StreamDesc, info *ttrpc.StreamClientInfo, service, method string, req any, streamer ttrpc.Streamer) (ttrpc.ClientStream, error) {
 	m := in.methods.get(info.FullMethod)
-	start := time.Now()
+	start := in.startTime(ctx)
 	ctx, span := in.tracer.Start(ctx, m.name, m.startOpts...)
+	if span.IsRecording() {
+		addServerAddress(span, info.RemoteAddr)
+	}
 	cs, err := streamer(injectContext(ctx, in.propagator), desc, service, method, req)
 	if err != nil {
 		in.finish(ctx, span, m, start, clientCode(err), err.Error())

@@ -3,7 +3,6 @@ package otelttrpc
 import (
 	"context"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -21,8 +20,8 @@ func StreamServerInterceptor(opts ...Option) ttrpc.StreamServerInterceptor {
 
 func (in *instruments) streamServer(ctx context.Context, ss ttrpc.StreamServer, info *ttrpc.StreamServerInfo, handler ttrpc.StreamHandler) (any, error) {
 	m := in.methods.get(info.FullMethod)
-	start := time.Now()
-	ctx, span := in.tracer.Start(extract(ctx, in.propagator), m.name, m.startOpts...)
+	start := in.startTime(ctx)
+	ctx, span := in.tracer.Start(in.extract(ctx), m.name, m.startOpts...)
 	recording := span.IsRecording()
 	if recording {
 		addPeer(ctx, span)

@@ -2,7 +2,6 @@ package otelttrpc
 
 import (
 	"context"
-	"time"
 
 	"github.com/ttrpc-go/ttrpc"
 	"github.com/ttrpc-go/ttrpc/codes"
@@ -18,9 +17,14 @@ func UnaryClientInterceptor(opts ...Option) ttrpc.UnaryClientInterceptor {
 
 func (in *instruments) unaryClient(ctx context.Context, req *ttrpc.Request, resp *ttrpc.Response, info *ttrpc.UnaryClientInfo, invoker ttrpc.Invoker) error {
 	m := in.methods.get(info.FullMethod)
-	start := time.Now()
+	start := in.startTime(ctx)
 	ctx, span := in.tracer.Start(ctx, m.name, m.startOpts...)
-	in.propagator.Inject(ctx, (*requestCarrier)(req))
+	if span.IsRecording() {
+		addServerAddress(span, info.RemoteAddr)
+	}
+	if !in.traceContext || !injectTraceparent(span.SpanContext(), req) {
+		in.propagator.Inject(ctx, (*requestCarrier)(req))
+	}
 	err := invoker(ctx, req, resp)
 	switch {
 	case err != nil:
@@ -43,8 +47,8 @@ func UnaryServerInterceptor(opts ...Option) ttrpc.UnaryServerInterceptor {
 
 func (in *instruments) unaryServer(ctx context.Context, unmarshal ttrpc.Unmarshaler, info *ttrpc.UnaryServerInfo, method ttrpc.Method) (any, error) {
 	m := in.methods.get(info.FullMethod)
-	start := time.Now()
-	ctx, span := in.tracer.Start(extract(ctx, in.propagator), m.name, m.startOpts...)
+	start := in.startTime(ctx)
+	ctx, span := in.tracer.Start(in.extract(ctx), m.name, m.startOpts...)
 	if span.IsRecording() {
 		addPeer(ctx, span)
 	}
