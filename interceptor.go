@@ -49,7 +49,10 @@ type Invoker func(context.Context, *Request, *Response) error
 type UnaryServerInterceptor func(context.Context, Unmarshaler, *UnaryServerInfo, Method) (any, error)
 
 // UnaryClientInterceptor wraps a unary call. req already carries the
-// payload, metadata and timeout; it calls invoker to send it.
+// payload, metadata and timeout; it calls invoker to send it. An
+// interceptor may keep req, resp and the info, but not req.Payload past
+// its return: that buffer is reused once the call ends (copy it to keep
+// it). resp.Payload is the interceptor's to keep.
 type UnaryClientInterceptor func(context.Context, *Request, *Response, *UnaryClientInfo, Invoker) error
 
 // StreamServerInterceptor wraps the handling of a streaming call; it calls
