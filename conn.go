@@ -83,7 +83,7 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, cfg *connConfig, dialer bool, base context.Context) *conn {
-	nc = adaptConn(nc)
+	nc = adaptConn(nc, cfg.maxMessageSize)
 	c := &conn{
 		nc:          nc,
 		cfg:         cfg,

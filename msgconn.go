@@ -23,13 +23,14 @@ import (
 const firstChunk = 4096
 
 // adaptConn returns nc as it is for sockets, wrapped in a frameConn for
-// every other net.Conn.
-func adaptConn(nc net.Conn) net.Conn {
+// every other net.Conn. maxMessageSize bounds the reads it sizes from
+// frame headers, which the peer writes.
+func adaptConn(nc net.Conn, maxMessageSize int) net.Conn {
 	switch nc.(type) {
 	case syscall.Conn, *frameConn:
 		return nc
 	}
-	return &frameConn{Conn: nc}
+	return &frameConn{Conn: nc, maxRead: maxMessageSize + firstChunk}
 }
 
 // frameConn cuts written frames and sizes reads as containerd/ttrpc does.
@@ -45,8 +46,13 @@ type frameConn struct {
 
 	// Read side (one reader goroutine).
 	r       frameCursor
-	pending []byte // bytes read but not yet returned
-	rbuf    []byte
+	pending []byte // bytes read but not yet returned, in rbuf
+	// rbuf is a pooled buffer held only while pending is not empty, so
+	// that an idle connection keeps none.
+	rbuf *[]byte
+	// maxRead bounds a read: a header announcing more (an oversized frame
+	// the reader skips, or a hostile one) gets reads of that size.
+	maxRead int
 }
 
 func (c *frameConn) Write(p []byte) (int, error) {
@@ -129,24 +135,26 @@ func (c *frameConn) Read(p []byte) (int, error) {
 	if len(c.pending) == 0 {
 		// The next message is at most a first chunk at a frame start,
 		// and at most the rest of the body inside one.
-		need := max(firstChunk, c.r.left)
+		need := min(max(firstChunk, c.r.left), c.maxRead)
 		if len(p) >= need {
 			n, err := c.Conn.Read(p)
 			c.track(p[:n])
 			return n, err
 		}
-		if len(c.rbuf) < need {
-			c.rbuf = make([]byte, need)
-		}
-		n, err := c.Conn.Read(c.rbuf[:need])
+		c.rbuf = getBuffer(need)
+		n, err := c.Conn.Read((*c.rbuf)[:need])
 		if n == 0 {
+			c.releaseReadBuffer()
 			return 0, err
 		}
-		c.pending = c.rbuf[:n]
+		c.pending = (*c.rbuf)[:n]
 	}
 	n := copy(p, c.pending)
 	c.track(p[:n])
 	c.pending = c.pending[n:]
+	if len(c.pending) == 0 {
+		c.releaseReadBuffer()
+	}
 	return n, nil
 }
 
@@ -155,4 +163,9 @@ func (c *frameConn) track(b []byte) {
 	for len(b) > 0 {
 		b = b[c.r.advance(b):]
 	}
+}
+
+func (c *frameConn) releaseReadBuffer() {
+	putBuffer(c.rbuf)
+	c.rbuf, c.pending = nil, nil
 }
