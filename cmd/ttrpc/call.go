@@ -47,28 +47,20 @@ func runCall(ctx context.Context, args []string, std stdio) error {
 	fs.StringVar(&data, "d", "", "")
 	fs.StringVar(&data, "data", "", "")
 	fs.BoolVar(&emitDefaults, "emit-defaults", false, "")
-	pos, err := parse(fs, args)
+	pos, err := parseCommand(fs, &o, args, 2, 2)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs("call", pos, 2, 2); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
 		return err
 	}
 	service, method, err := splitMethod(pos[1])
 	if err != nil {
 		return err
 	}
-	ctx, cancel := commandContext(ctx, &o)
-	defer cancel()
-	sess := &session{address: pos[0], opts: &o}
-	defer sess.close()
-	src, err := newSource(ctx, &o, sess)
+	st, err := start(ctx, &o, pos[0])
+	defer st.done()
 	if err != nil {
 		return err
 	}
+	ctx, src := st.ctx, st.src
 	md, types, err := findMethod(ctx, src, service, method)
 	if err != nil {
 		return err
@@ -89,7 +81,7 @@ func runCall(ctx context.Context, args []string, std stdio) error {
 			return err
 		}
 	}
-	if c.client, err = sess.client(ctx); err != nil {
+	if c.client, err = st.sess.client(ctx); err != nil {
 		return err
 	}
 	switch {

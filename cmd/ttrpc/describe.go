@@ -21,24 +21,16 @@ files answer instead and the server is not contacted.
 
 func runDescribe(ctx context.Context, args []string, std stdio) error {
 	var o options
-	pos, err := parse(newFlagSet("describe", &o), args)
+	pos, err := parseCommand(newFlagSet("describe", &o), &o, args, 2, 2)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("describe", pos, 2, 2); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(ctx, &o)
-	defer cancel()
-	sess := &session{address: pos[0], opts: &o}
-	defer sess.close()
-	src, err := newSource(ctx, &o, sess)
+	st, err := start(ctx, &o, pos[0])
+	defer st.done()
 	if err != nil {
 		return err
 	}
+	ctx, src := st.ctx, st.src
 	symbol := strings.Replace(trimDot(pos[1]), "/", ".", 1)
 	d, _, err := src.find(ctx, symbol)
 	if errors.Is(err, errUnknownSymbol) {

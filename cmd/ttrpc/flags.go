@@ -104,6 +104,23 @@ func (o *options) check() error {
 	return nil
 }
 
+// parseCommand parses a command's args with fs (parse) and checks that
+// between min and max positional arguments remain and that the common
+// flags in o agree; every failure is a usage error (or errHelp).
+func parseCommand(fs *flag.FlagSet, o *options, args []string, min, max int) ([]string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantArgs(fs.Name(), pos, min, max); err != nil {
+		return nil, err
+	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
 // wantArgs fails with a usage error unless min <= len(args) <= max.
 func wantArgs(command string, args []string, min, max int) error {
 	switch {

@@ -22,24 +22,16 @@ files answer instead and the server is not contacted.
 
 func runList(ctx context.Context, args []string, std stdio) error {
 	var o options
-	pos, err := parse(newFlagSet("list", &o), args)
+	pos, err := parseCommand(newFlagSet("list", &o), &o, args, 1, 2)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs("list", pos, 1, 2); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(ctx, &o)
-	defer cancel()
-	sess := &session{address: pos[0], opts: &o}
-	defer sess.close()
-	src, err := newSource(ctx, &o, sess)
+	st, err := start(ctx, &o, pos[0])
+	defer st.done()
 	if err != nil {
 		return err
 	}
+	ctx, src := st.ctx, st.src
 	if len(pos) == 1 {
 		return listServices(ctx, src, std)
 	}

@@ -34,6 +34,31 @@ func commandContext(ctx context.Context, o *options) (context.Context, context.C
 	return ctx, cancel
 }
 
+// started is what every command works with once its flags are parsed.
+type started struct {
+	ctx    context.Context // bounded by --timeout, carrying -H metadata
+	sess   *session
+	src    source // where descriptors come from
+	cancel context.CancelFunc
+}
+
+// start bounds ctx by the command's flags (commandContext) and opens the
+// source of descriptors o names for the server at address. The result's
+// done must be called, even when start fails: it closes the connection,
+// if one was made, and releases the context.
+func start(ctx context.Context, o *options, address string) (*started, error) {
+	st := &started{sess: &session{address: address, opts: o}}
+	st.ctx, st.cancel = commandContext(ctx, o)
+	var err error
+	st.src, err = newSource(st.ctx, o, st.sess)
+	return st, err
+}
+
+func (st *started) done() {
+	st.sess.close()
+	st.cancel()
+}
+
 // client returns the connection's client, dialling the address first when
 // needed. A failed dial is a tool failure.
 func (s *session) client(ctx context.Context) (*ttrpc.Client, error) {
