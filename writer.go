@@ -205,22 +205,35 @@ func (w *frameWriter) offer(frame []byte, reserved int) error {
 	w.mu.Lock()
 	w.releaseLocked(int64(n))
 	if n < len(frame) {
-		queued := w.pending
-		w.pending = nil
-		w.appendPendingLocked(frame[n:])
-		if queued != nil {
-			w.appendPendingLocked(queued)
-			putBuffer(&queued)
-		}
+		w.requeueLocked(frame[n:])
 	}
+	w.leaveFlushingLocked()
+	w.mu.Unlock()
+	w.notifyReleased()
+	return nil
+}
+
+// requeueLocked puts the unwritten rest of a frame back at the head of
+// pending, before the frames queued meanwhile, so the stream stays in
+// order.
+func (w *frameWriter) requeueLocked(rest []byte) {
+	queued := w.pending
+	w.pending = nil
+	w.appendPendingLocked(rest)
+	if queued != nil {
+		w.appendPendingLocked(queued)
+		putBuffer(&queued)
+	}
+}
+
+// leaveFlushingLocked ends a writer's turn at the connection: a
+// background flusher takes over what is pending, if anything is.
+func (w *frameWriter) leaveFlushingLocked() {
 	if len(w.pending) > 0 {
 		go w.flushBackground() // keeps the flushing role
 	} else {
 		w.stopFlushing()
 	}
-	w.mu.Unlock()
-	w.notifyReleased()
-	return nil
 }
 
 // writeAsync queues a short frame without ever blocking the caller: the
@@ -396,27 +409,16 @@ func (w *frameWriter) flushFailed(buf []byte, n int, own bool, err error) error 
 		return err
 	}
 	w.mu.Lock()
-	rest := buf[n:]
 	if own && n == 0 {
 		w.releaseLocked(int64(len(buf))) // never begun: dropped
 	} else {
 		w.releaseLocked(int64(n))
-		queued := w.pending
-		w.pending = nil
-		w.appendPendingLocked(rest)
-		w.appendPendingLocked(queued)
-		if queued != nil {
-			putBuffer(&queued)
-		}
+		w.requeueLocked(buf[n:])
 	}
 	if !own {
 		putBuffer(&buf)
 	}
-	if len(w.pending) > 0 {
-		go w.flushBackground() // keeps the flushing role
-	} else {
-		w.stopFlushing()
-	}
+	w.leaveFlushingLocked()
 	w.mu.Unlock()
 	w.notifyReleased()
 	return os.ErrDeadlineExceeded
