@@ -59,7 +59,7 @@ func WithOnClose(onClose func()) ClientOpts {
 // WithUnaryClientInterceptor sets the interceptor of unary calls, replacing
 // any set before.
 func WithUnaryClientInterceptor(i UnaryClientInterceptor) ClientOpts {
-	return func(c *Client) { c.unaryInterceptor = i }
+	return func(c *Client) { c.setUnaryInterceptor(i) }
 }
 
 // WithChainUnaryClientInterceptor adds interceptors after any already set;
@@ -70,7 +70,18 @@ func WithChainUnaryClientInterceptor(interceptors ...UnaryClientInterceptor) Cli
 		if c.unaryInterceptor != nil {
 			chain = append([]UnaryClientInterceptor{c.unaryInterceptor}, interceptors...)
 		}
-		c.unaryInterceptor = chainUnaryClient(chain)
+		c.setUnaryInterceptor(chainUnaryClient(chain))
+	}
+}
+
+// setUnaryInterceptor installs i, and with it the Invoker it is handed:
+// made here, once, because a method value allocates, and here rather than
+// in every Client so that a program installing no interceptor does not
+// link the intercepted path (a server's peer clients are Clients too).
+func (c *Client) setUnaryInterceptor(i UnaryClientInterceptor) {
+	c.unaryInterceptor = i
+	if i != nil && c.invoker == nil {
+		c.invoker = c.invoke
 	}
 }
 
@@ -165,7 +176,6 @@ func newClientConfig(opts []ClientOpts, logger Logger) *Client {
 		statusError:       status.ErrorProto,
 		writeStallTimeout: defaultWriteStallTimeout,
 	}
-	c.invoker = c.invoke // made once: a method value allocates
 	for _, o := range opts {
 		o(c)
 	}

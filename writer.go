@@ -50,8 +50,12 @@ type frameWriter struct {
 	// stallTimeout, when set, bounds how long a write may make no progress.
 	stallTimeout time.Duration
 	// tryWrite, when set, writes what the socket takes without waiting
-	// (offer); nil for transports that cannot.
-	tryWrite func(p []byte) (int, error)
+	// (offer); nil for transports that cannot. It is made by the first
+	// offer (tryWriteMade), by the goroutine holding the flushing role, so
+	// that connections that never offer (unary calls only) do not pay for
+	// it.
+	tryWrite     func(p []byte) (int, error)
+	tryWriteMade bool
 
 	// idle, when non-nil, is closed when the flusher finishes (waitIdle).
 	idle chan struct{}
@@ -72,7 +76,7 @@ type frameWriter struct {
 const asyncQueueLimit = 2 << 20
 
 func newFrameWriter(nc net.Conn, firstStreamID uint32, limit int64) *frameWriter {
-	return &frameWriter{nc: nc, nextStreamID: firstStreamID, limit: limit, tryWrite: tryWriter(nc)}
+	return &frameWriter{nc: nc, nextStreamID: firstStreamID, limit: limit}
 }
 
 // errStreamIDsExhausted is returned once a connection has used up its ids.
@@ -183,9 +187,6 @@ func (w *frameWriter) queue(frame []byte, reserved int) error {
 // takes at once, sparing the hand-off to the background flusher, which
 // gets only the rest.
 func (w *frameWriter) offer(frame []byte, reserved int) error {
-	if w.tryWrite == nil {
-		return w.queue(frame, reserved)
-	}
 	w.mu.Lock()
 	w.held += int64(len(frame) - reserved)
 	if w.err != nil || w.flushing {
@@ -198,6 +199,17 @@ func (w *frameWriter) offer(frame []byte, reserved int) error {
 	}
 	w.flushing = true
 	w.mu.Unlock()
+	if !w.tryWriteMade {
+		w.tryWriteMade = true
+		w.tryWrite = tryWriter(w.nc)
+	}
+	if w.tryWrite == nil { // not a socket: the flusher writes it all
+		w.mu.Lock()
+		w.appendPendingLocked(frame)
+		w.leaveFlushingLocked()
+		w.mu.Unlock()
+		return nil
+	}
 	n, err := w.tryWrite(frame)
 	if err != nil {
 		return w.flushFailed(frame, n, true, err)

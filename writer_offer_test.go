@@ -23,7 +23,7 @@ func unixPair(t *testing.T) (net.Conn, net.Conn) {
 func TestFrameWriterOfferWritesAtOnce(t *testing.T) {
 	a, b := unixPair(t)
 	w := newFrameWriter(a, 1, 1<<20)
-	if w.tryWrite == nil {
+	if tryWriter(a) == nil {
 		if runtime.GOOS == "linux" {
 			t.Fatal("no non-blocking writer for a unix socket")
 		}
@@ -105,5 +105,26 @@ func TestFrameWriterOfferFailure(t *testing.T) {
 	case <-broke:
 	default:
 		t.Fatal("the writer's failure was not reported")
+	}
+}
+
+// On a transport that is not a socket, offer hands the frame to the
+// background flusher: the sender still never waits on the peer.
+func TestFrameWriterOfferOnAPipe(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	w := newFrameWriter(a, 1, 1<<20)
+	frame := testFrame(1, []byte("hello"))
+	if err := w.reserve(len(frame), time.Time{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads the pipe yet: a write in this goroutine would block.
+	if err := w.offer(frame, len(frame)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(frame))
+	if _, err := io.ReadFull(b, got); err != nil || !bytes.Equal(got, testFrame(1, []byte("hello"))) {
+		t.Fatalf("read %x, %v", got, err)
 	}
 }
