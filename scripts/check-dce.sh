@@ -99,4 +99,23 @@ if grep -q ' main\.canary\.Unused$' <<<"$syms"; then
 	fail "main.canary.Unused was kept: the linker kept an exported method nothing calls, so method dead-code elimination is off"
 fi
 
-echo "check-dce: method dead-code elimination is on for $dir (no reachable ReflectMethod, canary method dropped)"
+# Signal 3: a program that only serves (serveronly/) must not link the
+# client's call path. A server's peer clients are Clients, so anything
+# every Client makes in its constructor (a method value of the call path,
+# say) drags the whole path into every server: about 24 KB once. Symbol
+# names, not sizes: this cannot flake.
+if [ -d "$dir/serveronly" ]; then
+	(cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "$work/serveronly" ./serveronly) ||
+		fail "building $dir/serveronly failed"
+	srv=$(go tool nm "$work/serveronly")
+	grep -qF ' github.com/ttrpc-go/ttrpc.(*Server).Serve' <<<"$srv" ||
+		fail "serveronly no longer serves: (*Server).Serve is missing"
+	for sym in '(*Client).roundTrip' '(*conn).openStream'; do
+		if grep -qF " github.com/ttrpc-go/ttrpc.$sym" <<<"$srv"; then
+			fail "the server-only program links github.com/ttrpc-go/ttrpc.$sym: something every Client or connection makes reaches the client call path"
+		fi
+	done
+fi
+
+echo "check-dce: method dead-code elimination is on for $dir (no reachable ReflectMethod, canary method dropped); no client call path in a server"
+
