@@ -61,7 +61,7 @@ help:
 	@echo '  test             build, lint, check-generated, check-dce, unit, fuzz-smoke, interop, bench-smoke'
 	@echo '  generate         regenerate protobuf code (scripts/generate.sh)'
 	@echo '  check-generated  fail if generated code is stale (scripts/check-generated.sh)'
-	@echo '  check-dce        fail if a minimal server loses method dead-code elimination (scripts/check-dce.sh)'
+	@echo '  check-dce        fail if a minimal server loses method dead-code elimination or links the client call path (scripts/check-dce.sh)'
 	@echo '  interop          tests against containerd/ttrpc and grpc (interop/)'
 	@echo '  consumers        NRI and otelttrpc on the compat module (consumers/)'
 	@echo '  consumers-containerd  containerd v2 on the compat module (slow)'
