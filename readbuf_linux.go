@@ -6,6 +6,19 @@ import (
 	"syscall"
 )
 
+// rawConnOf returns the socket under x, or nil when x is not one.
+func rawConnOf(x any) syscall.RawConn {
+	sc, ok := x.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
 // rawReader returns, for a socket, a function that waits until it is
 // readable and reads into into, or (into being nil) at most readBufferSize
 // bytes into a pooled buffer it returns. A pooled buffer is taken only for
@@ -14,12 +27,8 @@ import (
 // that finds nothing, one that reads). For other transports it returns
 // nil.
 func rawReader(r io.Reader) func(into []byte) (*[]byte, int, error) {
-	sc, ok := r.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(r)
+	if rc == nil {
 		return nil
 	}
 	var (

@@ -10,12 +10,8 @@ import (
 // error, when the socket buffer is full or a past write deadline is still
 // set. For other transports it returns nil.
 func tryWriter(nc net.Conn) func(p []byte) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(nc)
+	if rc == nil {
 		return nil
 	}
 	var (
