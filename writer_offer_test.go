@@ -2,12 +2,15 @@ package ttrpc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"runtime"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // unixPair returns the two ends of a connected unix socket.
@@ -18,16 +21,25 @@ func unixPair(t *testing.T) (net.Conn, net.Conn) {
 	return a, b
 }
 
-// offer on an idle socket writes in the caller's goroutine: nothing is
-// left for a flusher.
+// offer on an idle socket writes in the caller's goroutine, with the
+// non-blocking write (the background flusher never uses it), and leaves
+// nothing for a flusher.
 func TestFrameWriterOfferWritesAtOnce(t *testing.T) {
 	a, b := unixPair(t)
 	w := newFrameWriter(a, 1, 1<<20)
-	if tryWriter(a) == nil {
+	try := tryWriter(a)
+	if try == nil {
 		if runtime.GOOS == "linux" {
 			t.Fatal("no non-blocking writer for a unix socket")
 		}
 		t.Skip("no non-blocking writes on " + runtime.GOOS + ": offer is queue there")
+	}
+	var tried []int // written by offer in this goroutine only
+	w.tryWriteMade = true
+	w.tryWrite = func(p []byte) (int, error) {
+		n, err := try(p)
+		tried = append(tried, n)
+		return n, err
 	}
 	frame := testFrame(1, []byte("hello"))
 	if err := w.reserve(len(frame), time.Time{}, nil); err != nil {
@@ -36,11 +48,14 @@ func TestFrameWriterOfferWritesAtOnce(t *testing.T) {
 	if err := w.offer(frame, len(frame)); err != nil {
 		t.Fatal(err)
 	}
+	if len(tried) != 1 || tried[0] != len(frame) {
+		t.Fatalf("non-blocking writes by the sender: %v; want one of %d bytes", tried, len(frame))
+	}
 	w.mu.Lock()
-	flushing, held := w.flushing, w.held
+	flushing, held, pending := w.flushing, w.held, len(w.pending)
 	w.mu.Unlock()
-	if flushing || held != 0 {
-		t.Fatalf("after an offer to an idle socket: flushing %v, held %d; want false, 0", flushing, held)
+	if flushing || held != 0 || pending != 0 {
+		t.Fatalf("after an offer to an idle socket: flushing %v, held %d, pending %d; want false, 0, 0", flushing, held, pending)
 	}
 	got := make([]byte, len(frame))
 	if _, err := io.ReadFull(b, got); err != nil || !bytes.Equal(got, frame) {
@@ -126,5 +141,57 @@ func TestFrameWriterOfferOnAPipe(t *testing.T) {
 	got := make([]byte, len(frame))
 	if _, err := io.ReadFull(b, got); err != nil || !bytes.Equal(got, testFrame(1, []byte("hello"))) {
 		t.Fatalf("read %x, %v", got, err)
+	}
+}
+
+// Which stream messages go out with offer: those that answer one just
+// received (a ping-pong, both ends), never unary calls, which write in the
+// caller's goroutine anyway. A connection that never offers never makes
+// the non-blocking writer.
+func TestStreamAnswersAreOffered(t *testing.T) {
+	defer checkGoroutines(t)
+	ts := newEchoServer(t)
+	c := ts.dial(t)
+	defer c.Close()
+	serverConn := func() *conn {
+		ts.srv.mu.Lock()
+		defer ts.srv.mu.Unlock()
+		for sc := range ts.srv.conns {
+			return sc
+		}
+		return nil
+	}
+	ctx := context.Background()
+	var out wrapperspb.BytesValue
+	if err := c.Call(ctx, testService, "Echo", wrapperspb.Bytes([]byte("x")), &out); err != nil {
+		t.Fatal(err)
+	}
+	if c.conn.fw.tryWriteMade || serverConn().fw.tryWriteMade {
+		t.Fatal("a unary call went through offer")
+	}
+	s, err := c.NewStream(ctx, &StreamDesc{StreamingClient: true, StreamingServer: true}, testService, "Bidi", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.SendMsg(wrapperspb.String("ping")); err != nil {
+			t.Fatal(err)
+		}
+		var v wrapperspb.StringValue
+		if err := s.RecvMsg(&v); err != nil || v.Value != "echo:ping" {
+			t.Fatalf("round %d: %q %v", i, v.Value, err)
+		}
+	}
+	if !serverConn().fw.tryWriteMade {
+		t.Fatal("the handler's answers were not offered")
+	}
+	if !c.conn.fw.tryWriteMade {
+		t.Fatal("the caller's pings after a pong were not offered")
+	}
+	if err := s.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecvMsg(&wrapperspb.StringValue{}); err != io.EOF {
+		t.Fatalf("end of stream: %v", err)
 	}
 }
