@@ -1,6 +1,9 @@
 package ttrpc
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // connBudget bounds the bytes one connection holds on behalf of its peer
 // (PROTOCOL.md, "Backpressure"): bodies of requests waiting for a handler
@@ -12,8 +15,16 @@ import "sync"
 type connBudget struct {
 	limit int64
 
-	mu   sync.Mutex
-	held int64
+	// held is what the connection holds; it changes without the lock, on
+	// every frame, and the lock is taken only when the reader waits.
+	held atomic.Int64
+	// waiting is set while room exists: releases and kicks then take mu to
+	// close it. A waiter sets it before checking its condition, and a
+	// releaser changes held before loading it, so one of them sees the
+	// other (both are sequentially consistent).
+	waiting atomic.Bool
+
+	mu sync.Mutex
 	// room, when non-nil, is closed when held drops or something else the
 	// waiting reader depends on changed (kick).
 	room chan struct{}
@@ -29,20 +40,16 @@ func minConnBudget(maxMessageSize int) int64 { return int64(maxMessageSize) + 64
 
 // fits reports whether n more incoming bytes fit next to out outgoing ones.
 func (b *connBudget) fits(n, out int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.held+out == 0 || b.held+out+n <= b.limit
+	held := b.held.Load()
+	return held+out == 0 || held+out+n <= b.limit
 }
 
 // acquire counts n incoming bytes without checking the limit (the caller
 // checked with fits, or the bytes are owed anyway).
 func (b *connBudget) acquire(n int64) {
-	if n == 0 {
-		return
+	if n != 0 {
+		b.held.Add(n)
 	}
-	b.mu.Lock()
-	b.held += n
-	b.mu.Unlock()
 }
 
 // release gives back n bytes and wakes the reader if it waits.
@@ -50,35 +57,28 @@ func (b *connBudget) release(n int64) {
 	if n == 0 {
 		return
 	}
-	b.mu.Lock()
-	b.held -= n
-	if b.held < 0 {
+	if b.held.Add(-n) < 0 {
 		panic("ttrpc: connection budget released more than it held")
 	}
-	b.wakeLocked()
-	b.mu.Unlock()
+	b.kick()
 }
 
 // kick wakes a waiting reader so that it re-checks its conditions.
 func (b *connBudget) kick() {
+	if !b.waiting.Load() {
+		return
+	}
 	b.mu.Lock()
-	b.wakeLocked()
-	b.mu.Unlock()
-}
-
-func (b *connBudget) wakeLocked() {
 	if b.room != nil {
 		close(b.room)
 		b.room = nil
+		b.waiting.Store(false)
 	}
+	b.mu.Unlock()
 }
 
 // heldBytes is what the budget holds now.
-func (b *connBudget) heldBytes() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.held
-}
+func (b *connBudget) heldBytes() int64 { return b.held.Load() }
 
 // changed returns a channel closed at the next release or kick. A waiter
 // takes it before checking its condition, so that no wake-up is lost.
@@ -87,6 +87,7 @@ func (b *connBudget) changed() <-chan struct{} {
 	defer b.mu.Unlock()
 	if b.room == nil {
 		b.room = make(chan struct{})
+		b.waiting.Store(true)
 	}
 	return b.room
 }

@@ -15,11 +15,13 @@ import (
 // goroutine of the side's worker pool, at most maxStreams at once per
 // connection, the others waiting in arrival order. A goroutine that
 // finished a handler takes the next waiting request of its connection, or
-// waits a moment for a new one of any connection before exiting: under load
-// this saves starting a goroutine and growing its stack for every request.
+// waits for a new one of any connection until the pool retires it: under
+// load this saves starting a goroutine and growing its stack for every
+// request.
 
 const (
-	// workerIdle is how long a handler goroutine waits for more work.
+	// workerIdle is the period of the pool's retiring timer: an idle
+	// handler goroutine exits one to two periods after its last use.
 	workerIdle = 2 * time.Second
 )
 
@@ -83,15 +85,33 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 }
 
 // workerPool lends handler goroutines to every connection of one Server
-// (or one Client): a goroutine that finished a handler waits workerIdle for
-// the next request of any connection before exiting, so an idle connection
-// keeps no goroutine of its own.
+// (or one Client): a goroutine that finished a handler waits for the next
+// request of any connection, and exits once the pool has had no use for it
+// for a while, so an idle connection keeps no goroutine of its own.
 //
-// Idle goroutines also exit as soon as the side has no connection left, so
-// that closing a Server or Client leaves no goroutine behind.
+// Idle goroutines are retired by one timer of the pool rather than one of
+// each goroutine: a timer in a goroutine's wait would be armed and disarmed
+// around every request, which costs more than the rest of the hand-off. At
+// every tick of workerIdle, the pool retires as many idle goroutines as
+// were never needed since the previous tick (the fewest idle at any
+// dispatch), so a goroutine exits between one and two ticks after the
+// pool last needed it. Idle goroutines also exit as soon as the side has
+// no connection left, so that closing a Server or Client leaves no
+// goroutine behind.
 type workerPool struct {
+	// work hands a stream to an idle goroutine; nil retires it.
 	work chan *serverStream
 	idle atomic.Int32
+	// fewestIdle is the fewest goroutines idle at a dispatch since the
+	// last tick: that many were not needed.
+	fewestIdle atomic.Int32
+	// maxIdle bounds the idle goroutines, from GOMAXPROCS (re-read at
+	// every tick: reading it takes a runtime lock).
+	maxIdle atomic.Int32
+	// ticking is set while the retiring timer is armed.
+	ticking atomic.Bool
+	ticker  *time.Timer
+	period  time.Duration // workerIdle; shorter in tests
 
 	mu    sync.Mutex
 	conns int
@@ -99,7 +119,11 @@ type workerPool struct {
 }
 
 func newWorkerPool() *workerPool {
-	return &workerPool{work: make(chan *serverStream), empty: make(chan struct{})}
+	p := &workerPool{work: make(chan *serverStream), empty: make(chan struct{}), period: workerIdle}
+	p.maxIdle.Store(maxIdleWorkers())
+	p.ticker = time.AfterFunc(time.Hour, p.tick)
+	p.ticker.Stop()
+	return p
 }
 
 // connStarted and connEnded count the connections the pool serves.
@@ -117,6 +141,9 @@ func (p *workerPool) connEnded() {
 	p.conns--
 	if p.conns == 0 {
 		close(p.empty)
+		if p.ticker.Stop() {
+			p.ticking.Store(false) // nobody is left to retire
+		}
 	}
 	p.mu.Unlock()
 }
@@ -133,39 +160,65 @@ func maxIdleWorkers() int32 { return int32(4 * runtime.GOMAXPROCS(0)) }
 // dispatch runs ss's handler on a waiting goroutine, or on a new one.
 func (c *conn) dispatch(ss *serverStream) {
 	p := c.cfg.workers
+	idle := p.idle.Load()
 	select {
 	case p.work <- ss:
+		if idle-1 < p.fewestIdle.Load() {
+			p.fewestIdle.Store(idle - 1) // racy, and fine: a heuristic
+		}
 	default:
+		p.fewestIdle.Store(0)
 		go p.worker(ss)
 	}
 }
 
 func (p *workerPool) worker(ss *serverStream) {
-	var idle *time.Timer
 	for {
 		for ss != nil {
 			ss = ss.run() // the next waiting stream of its connection, if any
 		}
-		if p.idle.Add(1) > maxIdleWorkers() {
+		if p.idle.Add(1) > p.maxIdle.Load() {
 			p.idle.Add(-1)
 			return
 		}
-		if idle == nil {
-			idle = time.NewTimer(workerIdle)
-		} else {
-			idle.Reset(workerIdle)
-		}
+		p.startTicking()
 		select {
 		case ss = <-p.work:
 			p.idle.Add(-1)
-		case <-idle.C:
-			p.idle.Add(-1)
-			return
+			if ss == nil {
+				return // retired
+			}
 		case <-p.emptied():
 			p.idle.Add(-1)
-			idle.Stop()
 			return
 		}
+	}
+}
+
+// startTicking arms the retiring timer unless it is armed.
+func (p *workerPool) startTicking() {
+	if !p.ticking.Load() && p.ticking.CompareAndSwap(false, true) {
+		p.fewestIdle.Store(p.idle.Load())
+		p.ticker.Reset(p.period)
+	}
+}
+
+// tick retires the goroutines the pool did not need since the last tick,
+// and keeps ticking while any are idle.
+func (p *workerPool) tick() {
+	unneeded := p.fewestIdle.Swap(p.idle.Load())
+retire:
+	for range unneeded {
+		select {
+		case p.work <- nil:
+		default:
+			break retire
+		}
+	}
+	p.maxIdle.Store(maxIdleWorkers())
+	p.ticking.Store(false)
+	if p.idle.Load() > 0 {
+		p.startTicking()
 	}
 }
 

@@ -50,10 +50,10 @@ type frameWriter struct {
 	// stallTimeout, when set, bounds how long a write may make no progress.
 	stallTimeout time.Duration
 	// tryWrite, when set, writes what the socket takes without waiting
-	// (offer); nil for transports that cannot. It is made by the first
-	// offer (tryWriteMade), by the goroutine holding the flushing role, so
-	// that connections that never offer (unary calls only) do not pay for
-	// it.
+	// (offer, and the first attempt of every flush); nil for transports
+	// that cannot. It is made by the first write (trier), by the goroutine
+	// holding the flushing role, so that a connection that never writes
+	// does not pay for it.
 	tryWrite     func(p []byte) (int, error)
 	tryWriteMade bool
 
@@ -187,6 +187,9 @@ func (w *frameWriter) queue(frame []byte, reserved int) error {
 // takes at once, sparing the hand-off to the background flusher, which
 // gets only the rest.
 func (w *frameWriter) offer(frame []byte, reserved int) error {
+	if offerHook != nil {
+		offerHook(w)
+	}
 	w.mu.Lock()
 	w.held += int64(len(frame) - reserved)
 	if w.err != nil || w.flushing {
@@ -199,18 +202,15 @@ func (w *frameWriter) offer(frame []byte, reserved int) error {
 	}
 	w.flushing = true
 	w.mu.Unlock()
-	if !w.tryWriteMade {
-		w.tryWriteMade = true
-		w.tryWrite = tryWriter(w.nc)
-	}
-	if w.tryWrite == nil { // not a socket: the flusher writes it all
+	tryWrite := w.trier()
+	if tryWrite == nil { // not a socket: the flusher writes it all
 		w.mu.Lock()
 		w.appendPendingLocked(frame)
 		w.leaveFlushingLocked()
 		w.mu.Unlock()
 		return nil
 	}
-	n, err := w.tryWrite(frame)
+	n, err := tryWrite(frame)
 	if err != nil {
 		return w.flushFailed(frame, n, true, err)
 	}
@@ -224,6 +224,9 @@ func (w *frameWriter) offer(frame []byte, reserved int) error {
 	w.notifyReleased()
 	return nil
 }
+
+// offerHook, set by tests only, sees every offer.
+var offerHook func(*frameWriter)
 
 // requeueLocked puts the unwritten rest of a frame back at the head of
 // pending, before the frames queued meanwhile, so the stream stays in
@@ -375,8 +378,30 @@ func (w *frameWriter) appendPendingLocked(frame []byte) {
 	w.pending = append(w.pending, frame...)
 }
 
+// trier returns w.tryWrite, making it on first use. Called by the
+// goroutine holding the flushing role.
+func (w *frameWriter) trier() func(p []byte) (int, error) {
+	if !w.tryWriteMade {
+		w.tryWriteMade = true
+		w.tryWrite = tryWriter(w.nc)
+	}
+	return w.tryWrite
+}
+
+// writeWithDeadline writes buf, failing with a timeout at the deadline or
+// when the peer takes nothing for a whole stall timeout. A socket is tried
+// first without waiting: a write the socket takes at once needs no
+// deadline, which spares arming the descriptor's timer (and reading the
+// clock) on every frame. Only a write that would wait sets one.
 func (w *frameWriter) writeWithDeadline(buf []byte, deadline time.Time) (int, error) {
 	written := 0
+	if tryWrite := w.trier(); tryWrite != nil {
+		n, err := tryWrite(buf)
+		if err != nil || n == len(buf) {
+			return n, err
+		}
+		written = n
+	}
 	for {
 		d, stallBound := deadline, false
 		if w.stallTimeout > 0 {

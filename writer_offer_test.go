@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,8 +147,7 @@ func TestFrameWriterOfferOnAPipe(t *testing.T) {
 
 // Which stream messages go out with offer: those that answer one just
 // received (a ping-pong, both ends), never unary calls, which write in the
-// caller's goroutine anyway. A connection that never offers never makes
-// the non-blocking writer.
+// caller's goroutine anyway.
 func TestStreamAnswersAreOffered(t *testing.T) {
 	defer checkGoroutines(t)
 	ts := newEchoServer(t)
@@ -161,12 +161,25 @@ func TestStreamAnswersAreOffered(t *testing.T) {
 		}
 		return nil
 	}
+	var offersMu sync.Mutex
+	offers := map[*frameWriter]int{}
+	offerHook = func(w *frameWriter) {
+		offersMu.Lock()
+		offers[w]++
+		offersMu.Unlock()
+	}
+	defer func() { offerHook = nil }()
+	offered := func(w *frameWriter) int {
+		offersMu.Lock()
+		defer offersMu.Unlock()
+		return offers[w]
+	}
 	ctx := context.Background()
 	var out wrapperspb.BytesValue
 	if err := c.Call(ctx, testService, "Echo", wrapperspb.Bytes([]byte("x")), &out); err != nil {
 		t.Fatal(err)
 	}
-	if c.conn.fw.tryWriteMade || serverConn().fw.tryWriteMade {
+	if offered(c.conn.fw) != 0 || offered(serverConn().fw) != 0 {
 		t.Fatal("a unary call went through offer")
 	}
 	s, err := c.NewStream(ctx, &StreamDesc{StreamingClient: true, StreamingServer: true}, testService, "Bidi", nil)
@@ -182,10 +195,10 @@ func TestStreamAnswersAreOffered(t *testing.T) {
 			t.Fatalf("round %d: %q %v", i, v.Value, err)
 		}
 	}
-	if !serverConn().fw.tryWriteMade {
+	if offered(serverConn().fw) == 0 {
 		t.Fatal("the handler's answers were not offered")
 	}
-	if !c.conn.fw.tryWriteMade {
+	if offered(c.conn.fw) == 0 {
 		t.Fatal("the caller's pings after a pong were not offered")
 	}
 	if err := s.CloseSend(); err != nil {
