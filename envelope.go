@@ -3,6 +3,7 @@ package ttrpc
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -106,12 +107,11 @@ type requestView struct {
 	payload     []byte
 	hasPayload  bool
 	timeoutNano int64
-	hasMetadata bool // metadata fields are present; decodeRequestMetadata reads them
-	metadata    MD
+	hasMetadata bool // metadata fields are present; copyRequestMetadata reads them
 }
 
 // decodeRequest parses a Request envelope but its metadata, which is only
-// checked for well-formedness (decodeRequestMetadata decodes it, once the
+// checked for well-formedness (copyRequestMetadata copies it, once the
 // method is known to exist). Unknown fields are skipped as protobuf
 // requires; a later occurrence of a field wins.
 func decodeRequest(b []byte, v *requestView) error {
@@ -151,14 +151,39 @@ const metadataEntryCost = 96
 // memory decoded than on the wire (many tiny entries).
 var errMetadataTooLarge = errors.New("request metadata too large once decoded")
 
-// decodeRequestMetadata decodes the metadata of a well-formed Request
-// envelope; keys are kept as sent. The decoded size is bounded by twice the
-// envelope's size eight times plus 64 KiB, which no real caller comes near
-// but a flood of empty entries does.
-func decodeRequestMetadata(b []byte) (MD, error) {
+// copyRequestMetadata copies the metadata entries of a well-formed Request
+// envelope out of b, in one allocation: each KeyValue message behind its
+// length, in wire order (the form eachKeyValue reads). Nothing writes the
+// copy again, so strings may alias it. The size the entries take once
+// decoded is bounded by eight times the envelope's size plus 64 KiB, which
+// no real caller comes near but a flood of empty entries does.
+func copyRequestMetadata(b []byte) ([]byte, error) {
 	budget := 8*len(b) + 64<<10
-	var md MD
-	err := walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+	size := 0
+	err := walkMetadata(b, func(entry, _ []byte) error {
+		budget -= len(entry) + metadataEntryCost
+		if budget < 0 {
+			return errMetadataTooLarge
+		}
+		size += len(entry)
+		return nil
+	})
+	if err != nil || size == 0 {
+		return nil, err
+	}
+	raw := make([]byte, 0, size)
+	_ = walkMetadata(b, func(entry, _ []byte) error {
+		raw = append(raw, entry...)
+		return nil
+	})
+	return raw, nil
+}
+
+// walkMetadata calls visit with every metadata field of the Request
+// envelope in b: entry is the field's length-prefixed value, kv the
+// KeyValue message in it.
+func walkMetadata(b []byte, visit func(entry, kv []byte) error) error {
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
 		if num != fieldRequestMetadata || typ != protowire.BytesType {
 			return skipField, nil
 		}
@@ -166,13 +191,48 @@ func decodeRequestMetadata(b []byte) (MD, error) {
 		if n < 0 {
 			return n, nil
 		}
-		budget -= len(kv) + metadataEntryCost
-		if budget < 0 {
-			return 0, errMetadataTooLarge
-		}
-		return n, decodeKeyValue(kv, &md)
+		return n, visit(b[:n], kv)
 	})
-	return md, err
+}
+
+// eachKeyValue calls f with the key and value of every entry of raw, as
+// copyRequestMetadata made it, in order, until f returns false. The strings
+// alias raw; keys are kept as sent.
+func eachKeyValue(raw []byte, f func(key, value string) bool) {
+	for len(raw) > 0 {
+		kv, n := protowire.ConsumeBytes(raw)
+		if n < 0 {
+			return // not made by copyRequestMetadata
+		}
+		raw = raw[n:]
+		key, value := keyValueSpans(kv)
+		if !f(aliasString(kv[key[0]:key[1]]), aliasString(kv[value[0]:value[1]])) {
+			return
+		}
+	}
+}
+
+// decodeMetadata builds the MD of raw (nil when raw holds no entry).
+func decodeMetadata(raw []byte) MD {
+	if len(raw) == 0 {
+		return nil
+	}
+	md := MD{}
+	eachKeyValue(raw, func(key, value string) bool {
+		md[key] = append(md[key], value)
+		return true
+	})
+	return md
+}
+
+// decodeRequestMetadata decodes the metadata of a well-formed Request
+// envelope into an MD (copyRequestMetadata, then decodeMetadata).
+func decodeRequestMetadata(b []byte) (MD, error) {
+	raw, err := copyRequestMetadata(b)
+	if err != nil {
+		return nil, err
+	}
+	return decodeMetadata(raw), nil
 }
 
 // checkKeyValue checks that b is a well-formed KeyValue message.
@@ -182,13 +242,12 @@ func checkKeyValue(b []byte) error {
 	})
 }
 
-// decodeKeyValue adds the KeyValue message in b to md. The key and the
-// value are cut from one string copy of b, a single allocation.
-func decodeKeyValue(b []byte, md *MD) error {
-	// key and value are offsets in b: [start, end).
-	var key, value [2]int
+// keyValueSpans finds the key and the value of the well-formed KeyValue
+// message in b, as [start, end) offsets in b (empty when absent; a later
+// occurrence of a field wins).
+func keyValueSpans(b []byte) (key, value [2]int) {
 	whole := len(b)
-	err := walkFields(b, func(num protowire.Number, typ protowire.Type, rest []byte) (int, error) {
+	_ = walkFields(b, func(num protowire.Number, typ protowire.Type, rest []byte) (int, error) {
 		var field *[2]int
 		switch {
 		case num == fieldKeyValueKey && typ == protowire.BytesType:
@@ -205,16 +264,16 @@ func decodeKeyValue(b []byte, md *MD) error {
 		}
 		return n, nil
 	})
-	if err != nil {
-		return err
+	return key, value
+}
+
+// aliasString returns the bytes of b as a string without copying them: b
+// must never be written again.
+func aliasString(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	if *md == nil {
-		*md = MD{}
-	}
-	s := string(b)
-	k := s[key[0]:key[1]]
-	(*md)[k] = append((*md)[k], s[value[0]:value[1]])
-	return nil
+	return unsafe.String(&b[0], len(b))
 }
 
 // skipField is what a walkFields visitor returns for a field it does not

@@ -46,10 +46,9 @@ func TestEnvelopeMatchesProtobuf(t *testing.T) {
 		if err != nil {
 			t.Fatalf("request %d: metadata: %v", i, err)
 		}
-		v.metadata = md
 		for _, kv := range r.Metadata {
-			if !contains(v.metadata[kv.Key], kv.Value) {
-				t.Errorf("request %d: metadata %q=%q lost: %v", i, kv.Key, kv.Value, v.metadata)
+			if !contains(md[kv.Key], kv.Value) {
+				t.Errorf("request %d: metadata %q=%q lost: %v", i, kv.Key, kv.Value, md)
 			}
 		}
 	}

@@ -15,8 +15,9 @@ type handlerCtx struct {
 	context.Context // parent: the connection's context
 
 	// md is the call's metadata, which Value returns for GetMetadata
-	// (saving a context.WithValue per call); nil leaves it to the parent.
-	md MD
+	// (saving a context.WithValue per call); without entries, the
+	// parent's is returned.
+	md incomingMD
 
 	deadline time.Time // the caller's deadline; zero for none
 
@@ -41,9 +42,9 @@ func (h *handlerCtx) init(parent context.Context, timeout time.Duration, hasTime
 // Value returns the call's metadata for GetMetadata's key when the call
 // has some, and the parent's value of key otherwise.
 func (h *handlerCtx) Value(key any) any {
-	if h.md != nil {
+	if h.md.raw != nil {
 		if _, ok := key.(metadataKey); ok {
-			return h.md
+			return &h.md
 		}
 	}
 	return h.Context.Value(key)

@@ -90,15 +90,28 @@ type metadataKey struct{}
 // GetMetadata returns the metadata attached to ctx, by WithMetadata or by
 // the server for an incoming call, and false when there is none.
 func GetMetadata(ctx context.Context) (MD, bool) {
-	md, ok := ctx.Value(metadataKey{}).(MD)
-	return md, ok
+	switch md := ctx.Value(metadataKey{}).(type) {
+	case MD:
+		return md, true
+	case *incomingMD:
+		return md.get(), true
+	}
+	return nil, false
 }
 
 // GetMetadataValue returns the first value of name in ctx's metadata, and
 // false when there is none.
 func GetMetadataValue(ctx context.Context, name string) (string, bool) {
-	md, ok := GetMetadata(ctx)
-	if !ok {
+	var md MD
+	switch v := ctx.Value(metadataKey{}).(type) {
+	case MD:
+		md = v
+	case *incomingMD:
+		if v, ok, decoded := v.first(name); !decoded {
+			return v, ok // found without building the MD
+		}
+		md = v.get()
+	default:
 		return "", false
 	}
 	if v, ok := md.Get(name); ok {

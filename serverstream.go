@@ -95,7 +95,6 @@ func (ss *serverStream) cancelByPeer() {
 func (ss *serverStream) initContext() {
 	t := ss.req.timeoutNano
 	ss.hctx.init(ss.c.ctx, time.Duration(t), t != 0)
-	ss.hctx.md = ss.req.metadata
 	ss.ctx = &ss.hctx
 }
 

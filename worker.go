@@ -33,7 +33,7 @@ type servingConfig struct {
 
 // serveRequest decodes a Request frame's body (owned and budgeted by now)
 // and admits the stream it opens, or answers with the status refusing it.
-// The method is looked up before the metadata is decoded, so that a
+// The method is looked up before the metadata is copied, so that a
 // request for nothing costs no more than its name.
 func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 	id := h.streamID
@@ -54,12 +54,13 @@ func (c *conn) serveRequest(h frameHeader, body *[]byte) {
 		return
 	}
 	if ss.req.hasMetadata {
-		md, err := decodeRequestMetadata(raw)
+		// Copied now, decoded when the handler asks (incomingMD).
+		md, err := copyRequestMetadata(raw)
 		if err != nil {
 			refuse(codes.ResourceExhausted, "ttrpc: %v", err)
 			return
 		}
-		ss.req.metadata = md
+		ss.hctx.md.raw = md
 	}
 	ss.method = m
 	if ss.takesData() {

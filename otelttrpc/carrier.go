@@ -151,31 +151,48 @@ func (m mdCarrier) Keys() []string {
 // extract returns ctx with the remote span context found in the metadata
 // of the call ctx belongs to.
 func (in *instruments) extract(ctx context.Context) context.Context {
-	md, _ := ttrpc.GetMetadata(ctx)
 	if in.traceContext {
-		if sc := parseTraceContext(md); sc.IsValid() {
+		// Two keys read where the call's metadata arrived: no MD is built
+		// for them (ttrpc.GetMetadataValue).
+		if sc := parseTraceContext(ctxMetadata{ctx}); sc.IsValid() {
 			return &remoteParent{Context: ctx, sc: sc}
 		}
 		return ctx
 	}
+	md, _ := ttrpc.GetMetadata(ctx)
 	return in.propagator.Extract(ctx, mdCarrier(md))
+}
+
+// ctxMetadata reads the first value of a key of a context's metadata.
+type ctxMetadata struct{ ctx context.Context }
+
+func (g ctxMetadata) get(key string) string {
+	v, _ := ttrpc.GetMetadataValue(g.ctx, key)
+	return v
+}
+
+// firstValues reads the first value of a key of an MD.
+type firstValues ttrpc.MD
+
+func (m firstValues) get(key string) string {
+	if v := m[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // tracestateKey is the metadata key of the W3C trace state.
 const tracestateKey = "tracestate"
 
 // parseTraceContext returns the span context that propagation.TraceContext
-// extracts from md, accepting and refusing exactly what it does, without
+// extracts from the metadata md reads, accepting and refusing exactly what it does, without
 // going through a carrier: an invalid one when md has none or a malformed
 // one. The W3C format: "vv-<32 hex trace id>-<16 hex span id>-ff" in lower
 // case, version ff refused, version 00 with nothing after the flags (but
 // one "-", which the propagator lets pass) and no flag but sampled and
 // random; later versions may add fields after a "-".
-func parseTraceContext(md ttrpc.MD) trace.SpanContext {
-	var h string
-	if v := md[traceparentKey]; len(v) > 0 {
-		h = v[0]
-	}
+func parseTraceContext[M interface{ get(key string) string }](md M) trace.SpanContext {
+	h := md.get(traceparentKey)
 	// The fields are at fixed offsets: 2, 32, 16 and 2 hex digits, each
 	// followed by "-" (optional after the flags).
 	if len(h) < traceparentLen || h[2] != '-' || h[35] != '-' || h[52] != '-' {
@@ -198,10 +215,10 @@ func parseTraceContext(md ttrpc.MD) trace.SpanContext {
 		return trace.SpanContext{}
 	}
 	cfg.TraceFlags = trace.TraceFlags(flags[0]) & (trace.FlagsSampled | trace.FlagsRandom)
-	if v := md[tracestateKey]; len(v) > 0 {
+	if v := md.get(tracestateKey); v != "" {
 		// A malformed trace state is dropped, the trace kept, as the
 		// W3C specification (and the propagator) want.
-		cfg.TraceState, _ = trace.ParseTraceState(v[0])
+		cfg.TraceState, _ = trace.ParseTraceState(v)
 	}
 	cfg.Remote = true
 	sc := trace.NewSpanContext(cfg)

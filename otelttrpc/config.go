@@ -18,6 +18,8 @@ type options struct {
 	meterProvider  metric.MeterProvider
 	propagator     propagation.TextMapPropagator
 	messageEvents  bool
+	// samplerAttributes: see WithSamplerAttributes.
+	samplerAttributes bool
 }
 
 // WithTracerProvider sets the provider of the tracer (default: the global
@@ -60,6 +62,18 @@ func WithMessageEvents(on bool) Option {
 	return func(o *options) { o.messageEvents = on }
 }
 
+// WithSamplerAttributes hands a span's rpc.system.name and rpc.method
+// attributes to the sampler, at the span's start, as the OpenTelemetry
+// specification advises for attributes known then (default off). Without
+// it the sampler sees the span's name, which is rpc.method itself, and its
+// kind; a span the sampler records gets the attributes right after its
+// start, and a span it drops costs nothing for them. Turn it on for a
+// sampler that decides from attributes: it costs an allocation on every
+// call, recorded or not.
+func WithSamplerAttributes(on bool) Option {
+	return func(o *options) { o.samplerAttributes = on }
+}
+
 // durationBuckets are the histogram boundaries in seconds: the conventions'
 // advice (5 ms to 10 s) extended below, where most ttrpc calls fall.
 var durationBuckets = []float64{
@@ -76,7 +90,9 @@ type instruments struct {
 	traceContext  bool
 	duration      metric.Float64Histogram
 	messageEvents bool
-	methods       *methodCache
+	// samplerAttributes: see WithSamplerAttributes.
+	samplerAttributes bool
+	methods           *methodCache
 }
 
 // side tells the two ends of a call apart.
@@ -126,12 +142,13 @@ func newInstruments(o options, s side) *instruments {
 		otel.Handle(err)
 	}
 	return &instruments{
-		tracer:        tracer,
-		propagator:    o.propagator,
-		traceContext:  isTraceContext(o.propagator),
-		duration:      hist,
-		messageEvents: o.messageEvents,
-		methods:       newMethodCache(s),
+		tracer:            tracer,
+		propagator:        o.propagator,
+		traceContext:      isTraceContext(o.propagator),
+		duration:          hist,
+		messageEvents:     o.messageEvents,
+		samplerAttributes: o.samplerAttributes,
+		methods:           newMethodCache(s, o.samplerAttributes),
 	}
 }
 

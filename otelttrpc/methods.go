@@ -24,6 +24,9 @@ type method struct {
 	side      side
 	name      string // rpc.method, also the span name
 	startOpts []trace.SpanStartOption
+	// attrs are the span's attributes known at its start: in startOpts
+	// with WithSamplerAttributes, set after the start otherwise.
+	attrs []attribute.KeyValue
 	// recordOpts[code] is built the first time a call ends with code.
 	recordOpts [len(codeNames)]atomic.Pointer[[]metric.RecordOption]
 }
@@ -36,12 +39,16 @@ const maxCachedMethods = 1024
 // Lookups take no lock: they read an immutable map, which additions copy
 // (at most maxCachedMethods times).
 type methodCache struct {
-	side    side
-	mu      sync.Mutex // serialises additions
-	entries atomic.Pointer[map[string]*method]
+	side side
+	// samplerAttributes puts the start attributes in startOpts.
+	samplerAttributes bool
+	mu                sync.Mutex // serialises additions
+	entries           atomic.Pointer[map[string]*method]
 }
 
-func newMethodCache(s side) *methodCache { return &methodCache{side: s} }
+func newMethodCache(s side, samplerAttributes bool) *methodCache {
+	return &methodCache{side: s, samplerAttributes: samplerAttributes}
+}
 
 // get returns the method of fullMethod, creating it on first use.
 func (c *methodCache) get(fullMethod string) *method {
@@ -50,7 +57,7 @@ func (c *methodCache) get(fullMethod string) *method {
 			return m
 		}
 		if len(*p) >= maxCachedMethods {
-			return newMethod(c.side, fullMethod)
+			return newMethod(c.side, c.samplerAttributes, fullMethod)
 		}
 	}
 	c.mu.Lock()
@@ -62,7 +69,7 @@ func (c *methodCache) get(fullMethod string) *method {
 	if m, ok := old[fullMethod]; ok {
 		return m
 	}
-	m := newMethod(c.side, fullMethod)
+	m := newMethod(c.side, c.samplerAttributes, fullMethod)
 	if len(old) >= maxCachedMethods {
 		return m
 	}
@@ -75,20 +82,22 @@ func (c *methodCache) get(fullMethod string) *method {
 	return m
 }
 
-func newMethod(s side, fullMethod string) *method {
+func newMethod(s side, samplerAttributes bool, fullMethod string) *method {
 	name := strings.TrimPrefix(fullMethod, "/")
 	kind := trace.SpanKindClient
 	if s == sideServer {
 		kind = trace.SpanKindServer
 	}
-	return &method{
-		side: s,
-		name: name,
-		startOpts: []trace.SpanStartOption{
-			trace.WithSpanKind(kind),
-			trace.WithAttributes(systemName, semconv.RPCMethod(name)),
-		},
+	m := &method{
+		side:      s,
+		name:      name,
+		attrs:     []attribute.KeyValue{systemName, semconv.RPCMethod(name)},
+		startOpts: []trace.SpanStartOption{trace.WithSpanKind(kind)},
 	}
+	if samplerAttributes {
+		m.startOpts = append(m.startOpts, trace.WithAttributes(m.attrs...))
+	}
+	return m
 }
 
 // measurement returns the options recording a call that ended with code.

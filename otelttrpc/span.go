@@ -30,6 +30,18 @@ func (in *instruments) finish(ctx context.Context, span trace.Span, m *method, s
 	}
 }
 
+// start starts the span of a call of m. Its attributes go to the sampler
+// only when WithSamplerAttributes asked for it; otherwise a span that
+// records gets them right after it started, and one that does not (the
+// sampler said no) never costs their copy.
+func (in *instruments) start(ctx context.Context, m *method) (context.Context, trace.Span) {
+	ctx, span := in.tracer.Start(ctx, m.name, m.startOpts...)
+	if !in.samplerAttributes && span.IsRecording() {
+		span.SetAttributes(m.attrs...)
+	}
+	return ctx, span
+}
+
 // startTime returns the time a call starts, or the zero time when the
 // duration histogram records nothing (a no-op meter, or no reader wants
 // it): the span keeps its own times, and reading the clock costs.

@@ -23,7 +23,7 @@ func StreamClientInterceptor(opts ...Option) ttrpc.StreamClientInterceptor {
 func (in *instruments) streamClient(ctx context.Context, desc *ttrpc.StreamDesc, info *ttrpc.StreamClientInfo, service, method string, req any, streamer ttrpc.Streamer) (ttrpc.ClientStream, error) {
 	m := in.methods.get(info.FullMethod)
 	start := in.startTime(ctx)
-	ctx, span := in.tracer.Start(ctx, m.name, m.startOpts...)
+	ctx, span := in.start(ctx, m)
 	if span.IsRecording() {
 		addServerAddress(span, info.RemoteAddr)
 	}

@@ -21,7 +21,7 @@ func StreamServerInterceptor(opts ...Option) ttrpc.StreamServerInterceptor {
 func (in *instruments) streamServer(ctx context.Context, ss ttrpc.StreamServer, info *ttrpc.StreamServerInfo, handler ttrpc.StreamHandler) (any, error) {
 	m := in.methods.get(info.FullMethod)
 	start := in.startTime(ctx)
-	ctx, span := in.tracer.Start(in.extract(ctx), m.name, m.startOpts...)
+	ctx, span := in.start(in.extract(ctx), m)
 	recording := span.IsRecording()
 	if recording {
 		addPeer(ctx, span)

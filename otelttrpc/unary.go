@@ -18,7 +18,7 @@ func UnaryClientInterceptor(opts ...Option) ttrpc.UnaryClientInterceptor {
 func (in *instruments) unaryClient(ctx context.Context, req *ttrpc.Request, resp *ttrpc.Response, info *ttrpc.UnaryClientInfo, invoker ttrpc.Invoker) error {
 	m := in.methods.get(info.FullMethod)
 	start := in.startTime(ctx)
-	ctx, span := in.tracer.Start(ctx, m.name, m.startOpts...)
+	ctx, span := in.start(ctx, m)
 	if span.IsRecording() {
 		addServerAddress(span, info.RemoteAddr)
 	}
@@ -48,7 +48,7 @@ func UnaryServerInterceptor(opts ...Option) ttrpc.UnaryServerInterceptor {
 func (in *instruments) unaryServer(ctx context.Context, unmarshal ttrpc.Unmarshaler, info *ttrpc.UnaryServerInfo, method ttrpc.Method) (any, error) {
 	m := in.methods.get(info.FullMethod)
 	start := in.startTime(ctx)
-	ctx, span := in.tracer.Start(in.extract(ctx), m.name, m.startOpts...)
+	ctx, span := in.start(in.extract(ctx), m)
 	if span.IsRecording() {
 		addPeer(ctx, span)
 	}
