@@ -88,7 +88,9 @@ func (m MD) toKeyValues() []*KeyValue {
 type metadataKey struct{}
 
 // GetMetadata returns the metadata attached to ctx, by WithMetadata or by
-// the server for an incoming call, and false when there is none.
+// the server for an incoming call, and false when there is none. The MD
+// of an incoming call is built the first time it is asked for, and every
+// later call returns that same map, changes included.
 func GetMetadata(ctx context.Context) (MD, bool) {
 	switch md := ctx.Value(metadataKey{}).(type) {
 	case MD:
@@ -100,7 +102,9 @@ func GetMetadata(ctx context.Context) (MD, bool) {
 }
 
 // GetMetadataValue returns the first value of name in ctx's metadata, and
-// false when there is none.
+// false when there is none. For an incoming call whose MD nobody asked for
+// yet, it reads the entry where the request's metadata was kept, without
+// building the MD or allocating.
 func GetMetadataValue(ctx context.Context, name string) (string, bool) {
 	var md MD
 	switch v := ctx.Value(metadataKey{}).(type) {
