@@ -106,8 +106,8 @@ type workerPool struct {
 	// fewestIdle is the fewest goroutines idle at a dispatch since the
 	// last tick: that many were not needed.
 	fewestIdle atomic.Int32
-	// maxIdle bounds the idle goroutines, from GOMAXPROCS (re-read at
-	// every tick: reading it takes a runtime lock).
+	// maxIdle bounds the idle goroutines (maxIdleWorkers, re-read at
+	// every tick: reading GOMAXPROCS takes a runtime lock).
 	maxIdle atomic.Int32
 	// ticking is set while the retiring timer is armed.
 	ticking atomic.Bool
@@ -155,8 +155,13 @@ func (p *workerPool) emptied() <-chan struct{} {
 	return p.empty
 }
 
-// maxIdleWorkers bounds the goroutines waiting for work per pool.
-func maxIdleWorkers() int32 { return int32(4 * runtime.GOMAXPROCS(0)) }
+// maxIdleWorkers bounds the goroutines waiting for work per pool. The
+// bound is high because goroutines that are not needed are retired anyway
+// (tick): a goroutine that exits for the bound while its load goes on is
+// replaced by a new one, whose stack grows again through the handler's
+// calls, and under 64 concurrent calls that stack copying took a fifth of
+// the CPU with a bound of 4 per core.
+func maxIdleWorkers() int32 { return int32(max(4*runtime.GOMAXPROCS(0), 256)) }
 
 // dispatch runs ss's handler on a waiting goroutine, or on a new one.
 func (c *conn) dispatch(ss *serverStream) {
