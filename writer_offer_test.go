@@ -208,3 +208,23 @@ func TestStreamAnswersAreOffered(t *testing.T) {
 		t.Fatalf("end of stream: %v", err)
 	}
 }
+
+// A write the socket takes at once arms no stall deadline: setting one
+// reads the clock and re-arms the descriptor's timer on every frame.
+func TestImmediateWritesArmNoDeadline(t *testing.T) {
+	defer checkGoroutines(t)
+	ts := newEchoServer(t)
+	c := ts.dial(t)
+	defer c.Close()
+	for range 3 {
+		var out wrapperspb.BytesValue
+		if err := c.Call(context.Background(), testService, "Echo", wrapperspb.Bytes([]byte("x")), &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.conn.fw.mu.Lock()
+	defer c.conn.fw.mu.Unlock()
+	if !c.conn.fw.writeDeadline.IsZero() {
+		t.Fatalf("a write deadline was set: %v", c.conn.fw.writeDeadline)
+	}
+}
