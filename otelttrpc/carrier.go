@@ -171,16 +171,6 @@ func (g ctxMetadata) get(key string) string {
 	return v
 }
 
-// firstValues reads the first value of a key of an MD.
-type firstValues ttrpc.MD
-
-func (m firstValues) get(key string) string {
-	if v := m[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // tracestateKey is the metadata key of the W3C trace state.
 const tracestateKey = "tracestate"
 

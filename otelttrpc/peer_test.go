@@ -132,7 +132,7 @@ func FuzzParseTraceContext(f *testing.F) {
 			md["tracestate"] = []string{tracestate}
 		}
 		want := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), mdCarrier(md)))
-		if got := parseTraceContext(firstValues(md)); !got.Equal(want) || got.IsRemote() != want.IsRemote() {
+		if got := parseTraceContext(ctxMetadata{ttrpc.WithMetadata(context.Background(), md)}); !got.Equal(want) || got.IsRemote() != want.IsRemote() {
 			t.Errorf("traceparent %q tracestate %q: parsed %v, propagator %v", traceparent, tracestate, got, want)
 		}
 	})
@@ -147,7 +147,7 @@ func TestRemoteParent(t *testing.T) {
 	base := context.WithValue(context.Background(), key{}, "v")
 	md := ttrpc.MD{"traceparent": {"00-0102030405060708090a0b0c0d0e0f10-0102030405060708-01"}, "tracestate": {"k=v"}}
 	ctx := in.extract(ttrpc.WithMetadata(base, md))
-	want := parseTraceContext(firstValues(md))
+	want := parseTraceContext(ctxMetadata{ttrpc.WithMetadata(context.Background(), md)})
 	if !want.IsValid() || !want.IsRemote() {
 		t.Fatalf("parsed %v", want)
 	}
